@@ -1,0 +1,1 @@
+"""Accompaniment sessions, after OTPGL authorisation (a later issue)."""

@@ -1,0 +1,1 @@
+"""Users, roles, login and the checks that decide who may see what."""

@@ -1,0 +1,71 @@
+"""Forms for signing in, one's own account and the administrators' user screens."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, EmailField, HiddenField, PasswordField, SelectField, StringField,
+                     SubmitField)
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from helpdesk.auth.models import (EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH,
+                                  ROLE_LABELS, Role)
+from helpdesk.config import LANGUAGE_LABELS
+from helpdesk.core.forms import strip
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH)], filters=[strip])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)])
+    next = HiddenField()
+
+
+class NewPasswordMixin:
+    password = PasswordField(_l("New password"), validators=[
+        DataRequired(), Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)],
+        description=_l("At least %(count)d characters.", count=PASSWORD_MIN_LENGTH))
+    confirm = PasswordField(_l("Repeat the new password"), validators=[
+        DataRequired(), EqualTo("password", message=_l("The two passwords are not the same."))])
+
+
+class PasswordChangeForm(NewPasswordMixin, FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    save = SubmitField(_l("Change password"))
+
+
+class SetPasswordForm(NewPasswordMixin, FlaskForm):
+    pass
+
+
+class PreferencesForm(FlaskForm):
+    language = SelectField(_l("Language"), choices=list(LANGUAGE_LABELS.items()))
+    save = SubmitField(_l("Save preferences"))
+
+
+class LanguageForm(FlaskForm):
+    """The language picker in every page's header."""
+
+    language = SelectField(_l("Language"), choices=list(LANGUAGE_LABELS.items()))
+    next = HiddenField()
+
+
+def coerce_role(value):
+    return value if isinstance(value, Role) else Role(value)
+
+
+def coerce_optional_int(value):
+    return int(value) if value not in (None, "", "None") else None
+
+
+class UserForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH)], filters=[strip])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)], filters=[strip])
+    role = SelectField(_l("Role"), coerce=coerce_role,
+                       choices=[(role.value, label) for role, label in ROLE_LABELS.items()])
+    council_id = SelectField(_l("Council"), coerce=coerce_optional_int, validators=[Optional()],
+                             description=_l("Only for council users."))
+    language = SelectField(_l("Language"), choices=list(LANGUAGE_LABELS.items()))
+    is_active = BooleanField(_l("Active"), default=True)
+
+
+class NewUserForm(NewPasswordMixin, UserForm):
+    pass

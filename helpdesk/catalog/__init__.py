@@ -1,0 +1,1 @@
+"""The service catalogue: annual calls, requests, grants and renewals (a later issue)."""

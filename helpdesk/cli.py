@@ -1,0 +1,153 @@
+"""The ``helpdesk`` command: Flask's commands (run, db, routes, shell) plus the desk's own.
+
+Commands are thin: they parse arguments, call a service, commit, and print what happened.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, NoAppException
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from helpdesk.config import ConfigError
+
+
+def _create_app() -> Flask:
+    from helpdesk import create_app
+    try:
+        return create_app()
+    except ConfigError as error:
+        # Flask's CLI shows a NoAppException as one "Error: …" line instead of a traceback.
+        raise NoAppException(f"configuration: {error}") from None
+
+
+cli = FlaskGroup(name="helpdesk", create_app=_create_app, load_dotenv=False, set_debug_flag=False,
+                 help="The Participa311 support desk.")
+
+
+def main() -> None:
+    """Entry point of the ``helpdesk`` console script."""
+    try:
+        cli.main(prog_name="helpdesk")
+    except OperationalError as error:
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        click.echo(f"Error: the database cannot be reached: {reason}", err=True)
+        sys.exit(1)
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(demo_command)
+    app.cli.add_command(user_group)
+    app.cli.add_command(councils_group)
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Seed only when the database has no users yet.")
+def demo_command(if_empty: bool) -> None:
+    """Seed demo councils, contacts, instances and one user per role (safe to re-run)."""
+    from helpdesk import demo
+    from helpdesk.auth.models import User
+    from helpdesk.extensions import db
+
+    if if_empty and db.session.scalar(select(User.id).limit(1)) is not None:
+        click.echo("The database already has users: demo data not seeded.")
+        return
+    summary = demo.seed()
+    db.session.commit()
+    click.echo(f"Demo data: {summary.councils} councils, {summary.contacts} contacts, "
+               f"{summary.instances} instances, {summary.users} users.")
+    click.echo("Demo users (e-mail / password):")
+    for email, password, role in demo.DEMO_USERS_TABLE:
+        click.echo(f"  {email:32} {password:20} {role}")
+
+
+@click.group("user")
+def user_group() -> None:
+    """Create users and set their passwords."""
+
+
+@user_group.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "agent", "technician", "catalogue_manager",
+                                                          "otpgl_approver", "council_user"]))
+@click.option("--council", "ine_code", help="INE code of the council (council users only).")
+@click.option("--language", default="ca", type=click.Choice(["ca", "es", "en"]), show_default=True)
+@click.password_option(help="Asked for when not given.")
+def create_user_command(email: str, name: str, role: str, ine_code: str | None, language: str,
+                        password: str) -> None:
+    """Create a user."""
+    from helpdesk.auth.models import Role
+    from helpdesk.auth.services import create_user
+    from helpdesk.core.errors import DomainError
+    from helpdesk.councils.models import Council
+    from helpdesk.extensions import db
+
+    council_id = None
+    if ine_code:
+        council_id = db.session.scalar(select(Council.id).where(Council.ine_code == ine_code))
+        if council_id is None:
+            _fail(f"no council has the INE code {ine_code}")
+    try:
+        user = create_user(None, email=email, name=name, role=Role(role), password=password,
+                           council_id=council_id, language=language)
+    except DomainError as error:
+        db.session.rollback()
+        _fail(str(error.message))
+    db.session.commit()
+    click.echo(f"User {user.email} created ({user.role.value}).")
+
+
+@user_group.command("set-password")
+@click.argument("email")
+@click.password_option(help="Asked for when not given.")
+def set_password_command(email: str, password: str) -> None:
+    """Set a user's password (their other sessions end)."""
+    from sqlalchemy import func
+
+    from helpdesk.auth.models import User
+    from helpdesk.auth.services import set_password
+    from helpdesk.core.errors import DomainError
+    from helpdesk.extensions import db
+
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None:
+        _fail(f"no user has the e-mail {email}")
+    try:
+        set_password(None, user, password)
+    except DomainError as error:
+        db.session.rollback()
+        _fail(str(error.message))
+    db.session.commit()
+    click.echo(f"Password of {user.email} changed.")
+
+
+@click.group("councils")
+def councils_group() -> None:
+    """Import councils."""
+
+
+@councils_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_councils_command(path: Path) -> None:
+    """Create or update councils from a CSV file (INE code is the key); a bad row writes nothing."""
+    from helpdesk.councils.importer import ImportFailed, import_councils
+    from helpdesk.extensions import db
+
+    try:
+        result = import_councils(None, path.read_bytes())
+    except ImportFailed as failure:
+        db.session.rollback()
+        for line, reason in failure.problems:
+            click.echo(f"{path}:{line}: {reason}", err=True)
+        _fail(f"{len(failure.problems)} bad row(s): nothing was imported")
+    db.session.commit()
+    click.echo(f"{path}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged.")

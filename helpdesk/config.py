@@ -1,0 +1,170 @@
+"""Settings: defaults here, then ``instance/config.py``, then ``HELPDESK_*`` environment variables.
+
+Every setting is typed by its default; a value that does not parse, or that breaks a rule below,
+stops start-up with a :class:`ConfigError` that names the setting in one line.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_PREFIX = "HELPDESK_"
+LANGUAGES = ("ca", "es", "en")
+# Each language named in itself, as the language picker shows it.
+LANGUAGE_LABELS = {"ca": "Català", "es": "Castellano", "en": "English"}
+
+#: Every setting the desk knows, with its default. The type of the default is the setting's type.
+DEFAULTS: dict[str, Any] = {
+    "SECRET_KEY": "",
+    "DATABASE_URL": "",  # empty: a SQLite file in the instance folder
+    "PORT": 5000,
+    "DEFAULT_LANGUAGE": "ca",
+    "TIMEZONE": "Europe/Madrid",
+    "SESSION_COOKIE_SECURE": True,
+    "SESSION_LIFETIME_HOURS": 12,
+    # Login throttling: refuse further attempts for LOGIN_THROTTLE_MINUTES after this many failures
+    # inside that window, counted per account and per client address.
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+    "LOGIN_THROTTLE_MINUTES": 15,
+    "PAGE_SIZE": 25,
+    # How many reverse proxies (nginx, a load balancer) stand before the app and set X-Forwarded-*.
+    "TRUSTED_PROXIES": 0,
+    "SUPPORT_EMAIL": "suportparticipa311@diba.cat",
+    "SUPPORT_PHONE": "934 020 704",
+}
+
+#: Settings read from the environment only (they locate everything else).
+INSTANCE_PATH_VARIABLE = ENV_PREFIX + "INSTANCE_PATH"
+
+MIN_SECRET_KEY_LENGTH = 16
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names it and says what to do."""
+
+    def __init__(self, setting: str, message: str) -> None:
+        super().__init__(f"{ENV_PREFIX}{setting}: {message}")
+        self.setting = setting
+
+
+def instance_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The instance folder: ``HELPDESK_INSTANCE_PATH`` or ``instance/`` beside the package."""
+    environ = os.environ if environ is None else environ
+    raw = environ.get(INSTANCE_PATH_VARIABLE, "").strip()
+    path = Path(raw).expanduser() if raw else PROJECT_ROOT / "instance"
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    return path
+
+
+def parse_value(name: str, raw: str) -> Any:
+    """Parse an environment string into the type of the setting's default."""
+    default = DEFAULTS[name]
+    if isinstance(default, bool):
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(name, f"expected yes/no (1/0, true/false), got {raw!r}")
+    if isinstance(default, int):
+        try:
+            return int(raw.strip())
+        except ValueError:
+            raise ConfigError(name, f"expected a whole number, got {raw!r}") from None
+    return raw
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings given as ``HELPDESK_*`` variables, parsed."""
+    values = {}
+    for name in DEFAULTS:
+        if ENV_PREFIX + name in environ:
+            values[name] = parse_value(name, environ[ENV_PREFIX + name])
+    return values
+
+
+def database_url(raw: str, instance: Path) -> str:
+    """Check the database URL and return the one SQLAlchemy should use."""
+    if not raw:
+        return f"sqlite:///{instance / 'helpdesk.sqlite3'}"
+    try:
+        url: URL = make_url(raw)
+    except ArgumentError:
+        raise ConfigError("DATABASE_URL", f"not a database URL: {raw!r} "
+                          "(expected sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME)") from None
+    backend, _, driver = url.drivername.partition("+")
+    if backend == "sqlite" and driver in ("", "pysqlite"):
+        return url.render_as_string(hide_password=False)
+    if backend in ("postgresql", "postgres") and driver in ("", "psycopg"):
+        if not url.database:
+            raise ConfigError("DATABASE_URL", "the PostgreSQL URL names no database")
+        return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    raise ConfigError("DATABASE_URL", f"unsupported database {url.drivername!r}: use sqlite:///PATH "
+                      "or postgresql+psycopg://USER@HOST/NAME")
+
+
+def validate(config: dict[str, Any]) -> None:
+    """Check the rules that span more than a value's type; raise ConfigError on the first broken one."""
+    for name, default in DEFAULTS.items():
+        value = config.get(name)
+        if isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(name, f"expected True or False, got {value!r}")
+        elif isinstance(default, int) and (not isinstance(value, int) or isinstance(value, bool)):
+            raise ConfigError(name, f"expected a whole number, got {value!r}")
+        elif isinstance(default, str) and not isinstance(value, str):
+            raise ConfigError(name, f"expected text, got {value!r}")
+    if not config["SECRET_KEY"]:
+        raise ConfigError("SECRET_KEY", "not set: set SECRET_KEY in instance/config.py "
+                          "or the HELPDESK_SECRET_KEY environment variable")
+    if len(config["SECRET_KEY"]) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError("SECRET_KEY", f"too short: use at least {MIN_SECRET_KEY_LENGTH} random characters")
+    if not 1 <= config["PORT"] <= 65535:
+        raise ConfigError("PORT", f"must be between 1 and 65535, got {config['PORT']}")
+    if config["DEFAULT_LANGUAGE"] not in LANGUAGES:
+        raise ConfigError("DEFAULT_LANGUAGE", f"must be one of {', '.join(LANGUAGES)}")
+    if not 0 <= config["TRUSTED_PROXIES"] <= 5:
+        raise ConfigError("TRUSTED_PROXIES", f"must be between 0 and 5, got {config['TRUSTED_PROXIES']}")
+    for name in ("LOGIN_MAX_FAILURES_PER_ACCOUNT", "LOGIN_MAX_FAILURES_PER_ADDRESS",
+                 "LOGIN_THROTTLE_MINUTES", "PAGE_SIZE", "SESSION_LIFETIME_HOURS"):
+        if config[name] < 1:
+            raise ConfigError(name, f"must be at least 1, got {config[name]}")
+    try:
+        from zoneinfo import ZoneInfo
+        ZoneInfo(config["TIMEZONE"])
+    except (ValueError, KeyError, OSError):
+        raise ConfigError("TIMEZONE", f"unknown time zone {config['TIMEZONE']!r}") from None
+
+
+def load(instance: Path, overrides: Mapping[str, Any] | None = None,
+         environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Defaults, then instance/config.py, then the environment, then ``overrides``; validated."""
+    environ = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    config.update(_from_file(instance / "config.py"))
+    config.update(from_environment(environ))
+    config.update(overrides or {})
+    validate(config)
+    config["DATABASE_URL"] = database_url(config["DATABASE_URL"], instance)
+    return config
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    namespace: dict[str, Any] = {"__file__": str(path)}
+    try:
+        exec(compile(path.read_bytes(), str(path), "exec"), namespace)
+    except Exception as error:  # a broken config file must not start the desk, whatever broke it
+        raise ConfigError("INSTANCE_PATH", f"{path} could not be read: {error}") from None
+    unknown = sorted(key for key in namespace if key.isupper() and key not in DEFAULTS)
+    if unknown:
+        raise ConfigError(unknown[0], f"unknown setting in {path}")
+    return {key: value for key, value in namespace.items() if key in DEFAULTS}

@@ -1,0 +1,1 @@
+"""Domain-free pieces shared by every domain: model types, audit trail, forms, errors."""

@@ -1,0 +1,54 @@
+"""Template filters and globals shared by every domain."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import Flask
+from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from helpdesk.core.validation import display_phone
+
+# How the audit trail names fields and their coded values; each domain adds its own with `describe_field`.
+FIELD_LABELS: dict[str, Any] = {}
+VALUE_LABELS: dict[str, Mapping[str, Any]] = {}
+ACTION_LABELS = {
+    "created": _l("created the record"),
+    "updated": _l("changed"),
+    "status_changed": _l("changed the status"),
+    "password_changed": _l("changed the password"),
+}
+
+
+def describe_field(name: str, label: Any, values: Mapping[Any, Any] | None = None) -> None:
+    """Name a field (and its coded values) for the audit trail."""
+    FIELD_LABELS[name] = label
+    if values:
+        VALUE_LABELS[name] = {getattr(key, "value", key): text for key, text in values.items()}
+
+
+def audit_value(value: Any, field: str = "") -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list):
+        return ", ".join(audit_value(item, field) for item in value) or "—"
+    labels = VALUE_LABELS.get(field, {})
+    return str(labels.get(value, value))
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters.update(
+        datetimeformat=lambda value, style="medium": format_datetime(value, style) if value else "—",
+        audit_value=audit_value,
+        audit_action=lambda action: str(ACTION_LABELS.get(action, action)),
+        field_label=lambda name: str(FIELD_LABELS.get(name, name.replace("_", " "))),
+        phone=display_phone,
+        reject_page=lambda args: {key: value for key, value in args.items() if key != "page"},
+    )
+
+    @app.context_processor
+    def language():
+        return {"current_language": str(get_locale() or app.config["DEFAULT_LANGUAGE"])}

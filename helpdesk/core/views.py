@@ -1,0 +1,54 @@
+"""Home, health check and error pages."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Flask, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import text
+
+from helpdesk.extensions import db
+
+bp = Blueprint("core", __name__)
+
+
+@bp.route("/")
+@login_required
+def home():
+    if current_user.is_staff:
+        return redirect(url_for("councils.index"))
+    return redirect(url_for("councils.show", council_id=current_user.council_id))
+
+
+@bp.get("/healthz")
+def health():
+    """For load balancers: the app answers and reaches its database."""
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go back to; anything pointing elsewhere becomes the home page."""
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+            return target
+    return url_for("core.home")
+
+
+def register_error_handlers(app: Flask) -> None:
+    def page(status: int, title: str, message: str):
+        return render_template("errors.html", status=status, title=title, message=message), status
+
+    app.register_error_handler(403, lambda e: page(403, _("Not allowed"), _("Your role cannot open this page.")))
+    app.register_error_handler(404, lambda e: page(404, _("Not found"),
+                                                   _("This page does not exist, or it is not yours to see.")))
+    app.register_error_handler(405, lambda e: page(405, _("Not allowed"), _("This address does not take that request.")))
+    app.register_error_handler(413, lambda e: page(413, _("Too large"), _("What you sent is larger than allowed.")))
+    app.register_error_handler(CSRFError, lambda e: page(
+        400, _("Form expired"), _("The form could not be checked (it is missing its security token or it has "
+                                   "expired). Go back, reload the page and send it again.")))
+    app.register_error_handler(500, lambda e: page(500, _("Something went wrong"),
+                                                   _("The error has been logged. Nothing was saved; try again.")))

@@ -1,0 +1,1 @@
+"""Councils (local bodies) and their contacts."""

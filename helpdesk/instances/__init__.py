@@ -1,0 +1,1 @@
+"""Each council's platform instance: its Decidim organisation, at its own address."""

@@ -1,0 +1,137 @@
+"""Platform instances: list, page, forms and status changes."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+
+from helpdesk.auth.access import roles_required, staff_required
+from helpdesk.core import audit
+from helpdesk.core.errors import DomainError
+from helpdesk.core.forms import show_error
+from helpdesk.core.templating import describe_field
+from helpdesk.councils.models import Council
+from helpdesk.extensions import db
+from helpdesk.instances.forms import InstanceForm, StatusForm
+from helpdesk.instances.models import INSTANCE_EDITORS, KNOWN_MODULES, PlatformInstance
+from helpdesk.instances.services import InstanceData, change_instance_status, create_instance, update_instance
+from helpdesk.instances.states import ALLOWED_TRANSITIONS, STATUS_LABELS, InstanceStatus
+
+bp = Blueprint("instances", __name__)
+EDITORS = tuple(INSTANCE_EDITORS)
+
+describe_field("base_url", _l("Address"))
+describe_field("decidim_version", _l("Decidim version"))
+describe_field("enabled_modules", _l("Enabled modules"), KNOWN_MODULES)
+describe_field("status", _l("Status"), STATUS_LABELS)
+
+
+@bp.get("/instances")
+@staff_required
+def index():
+    query = request.args.get("q", "").strip()
+    status = request.args.get("status", "")
+    statement = select(PlatformInstance).join(Council).order_by(Council.name, PlatformInstance.base_url)
+    if query:
+        pattern = f"%{query.lower()}%"
+        statement = statement.where(or_(PlatformInstance.base_url.like(pattern), func.lower(Council.name).like(pattern)))
+    if status in {item.value for item in InstanceStatus}:
+        statement = statement.where(PlatformInstance.status == InstanceStatus(status))
+    page = db.paginate(statement, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template("instances/index.html", page=page, query=query, status=status,
+                           statuses=list(InstanceStatus))
+
+
+def _council_choices():
+    return [(id_, name) for id_, name in db.session.execute(select(Council.id, Council.name).order_by(Council.name))]
+
+
+@bp.route("/instances/new", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def new():
+    form = InstanceForm(council_id=request.args.get("council", type=int))
+    form.council_id.choices = _council_choices()
+    if form.validate_on_submit():
+        council = db.get_or_404(Council, form.council_id.data)
+        try:
+            instance = create_instance(current_user, council, _instance_data(form))
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Instance %(url)s registered.", url=instance.base_url), "success")
+            return redirect(url_for("instances.show", instance_id=instance.id))
+    return render_template("instances/form.html", form=form, instance=None)
+
+
+def visible_instance(instance_id: int) -> PlatformInstance:
+    return db.first_or_404(select(PlatformInstance).where(PlatformInstance.id == instance_id,
+                                                          PlatformInstance.visible_to(current_user)))
+
+
+@bp.app_context_processor
+def instance_permissions():
+    return {"can_register_instances": current_user.is_authenticated and current_user.role in INSTANCE_EDITORS}
+
+
+@bp.get("/instances/<int:instance_id>")
+@login_required
+def show(instance_id: int):
+    return _show(visible_instance(instance_id))
+
+
+def _show(instance: PlatformInstance, status_form: StatusForm | None = None, status: int = 200):
+    if status_form is None and instance.can_edit(current_user) and ALLOWED_TRANSITIONS[instance.status]:
+        status_form = StatusForm()
+    if status_form is not None:
+        status_form.status.choices = [(item.value, item.label) for item in InstanceStatus
+                                      if item in ALLOWED_TRANSITIONS[instance.status]]
+    trail = audit.trail(instance) if current_user.is_staff else []
+    return render_template("instances/show.html", instance=instance, status_form=status_form, trail=trail), status
+
+
+@bp.route("/instances/<int:instance_id>/edit", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def edit(instance_id: int):
+    instance = visible_instance(instance_id)
+    form = InstanceForm(obj=instance) if request.method == "GET" else InstanceForm()
+    form.council_id.choices = [(instance.council_id, instance.council.name)]
+    form.council_id.data = instance.council_id
+    if form.validate_on_submit():
+        try:
+            update_instance(current_user, instance, _instance_data(form))
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Instance %(url)s saved.", url=instance.base_url), "success")
+            return redirect(url_for("instances.show", instance_id=instance.id))
+    return render_template("instances/form.html", form=form, instance=instance)
+
+
+@bp.post("/instances/<int:instance_id>/status")
+@roles_required(*EDITORS)
+def change_status(instance_id: int):
+    instance = visible_instance(instance_id)
+    form = StatusForm()
+    form.status.choices = [(item.value, item.label) for item in InstanceStatus]
+    if not form.validate_on_submit():
+        return _show(instance, form, 422)
+    try:
+        change_instance_status(current_user, instance, form.status.data)
+    except DomainError as error:
+        db.session.rollback()
+        show_error(form, error)
+        return _show(instance, form, 422)
+    db.session.commit()
+    flash(_("The instance is now %(status)s.", status=instance.status.label.lower()), "success")
+    return redirect(url_for("instances.show", instance_id=instance.id))
+
+
+def _instance_data(form: InstanceForm) -> InstanceData:
+    return InstanceData(base_url=form.base_url.data, decidim_version=form.decidim_version.data or "",
+                        enabled_modules=tuple(form.enabled_modules.data or ()), notes=form.notes.data or "")
