@@ -4,6 +4,7 @@ Commands are thin: they parse arguments, call a service, commit, and print what 
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from flask.cli import FlaskGroup, NoAppException
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from helpdesk import config as settings
 from helpdesk.config import ConfigError
 
 
@@ -31,8 +33,18 @@ cli = FlaskGroup(name="helpdesk", create_app=_create_app, load_dotenv=False, set
 
 def main() -> None:
     """Entry point of the ``helpdesk`` console script."""
+    arguments = sys.argv[1:]
     try:
-        cli.main(prog_name="helpdesk")
+        values = settings.load(settings.instance_path())
+    except ConfigError as error:
+        if arguments and not {"--help", "-h"} & set(arguments):
+            click.echo(f"Error: configuration: {error}", err=True)
+            sys.exit(2)
+    else:
+        # `helpdesk run` listens on the PORT setting unless --port or FLASK_RUN_PORT says otherwise.
+        os.environ.setdefault("FLASK_RUN_PORT", str(values["PORT"]))
+    try:
+        cli.main(args=arguments, prog_name="helpdesk")
     except OperationalError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         click.echo(f"Error: the database cannot be reached: {reason}", err=True)

@@ -62,11 +62,11 @@ class Council(TimestampMixin, db.Model):
 
     @property
     def email_domains(self) -> list[str]:
-        return [item.domain for item in self.domains]
+        return sorted(item.domain for item in self.domains)
 
     @property
     def phone_numbers(self) -> list[str]:
-        return [item.number for item in self.phones]
+        return sorted(item.number for item in self.phones)
 
     @property
     def technical_referent(self) -> Contact | None:
