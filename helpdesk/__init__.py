@@ -41,6 +41,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(settings.PROJECT_ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
+    login_manager.init_app(app)
     babel.init_app(app, locale_selector=_select_language, timezone_selector=lambda: app.config["TIMEZONE"])
     _setup_login()
 

@@ -90,15 +90,15 @@ def databases(tmp_path_factory):
 
 
 class Client(FlaskClient):
-    """A test client that starts each request from a clean session (so a view that forgets to
-    commit is caught) and fills in the CSRF token from the last page when a form is posted."""
+    """A test client whose every request runs in its own app context, as in production (so a view
+    that forgets to commit is caught), and that fills in the CSRF token of the last page on forms."""
 
     csrf_token: str | None = None
 
     def open(self, *args, **kwargs):
-        db.session.remove()
-        response = super().open(*args, **kwargs)
-        db.session.remove()
+        db.session.remove()  # the test's own session: what it holds is re-read after the request
+        with self.application.app_context():
+            response = super().open(*args, **kwargs)
         if response.mimetype == "text/html":
             match = CSRF.search(response.get_data(as_text=True))
             if match:
@@ -131,12 +131,6 @@ def app(tmp_path, databases):
 @pytest.fixture
 def client(app) -> Client:
     return app.test_client()
-
-
-@pytest.fixture
-def postgresql_only(databases):
-    if databases.kind != "postgresql":
-        pytest.skip("needs PostgreSQL: runs in the PostgreSQL half of `make test`")
 
 
 @pytest.fixture

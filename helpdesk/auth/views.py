@@ -101,7 +101,7 @@ def account():
             show_error(password, error)
         else:
             db.session.commit()
-            login_user(current_user)  # the session token changed: keep this session, end the others
+            login_user(current_user._get_current_object())  # new session token: keep this session only
             flash(_("Your password has been changed. Other sessions have been signed out."), "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/account.html", preferences=preferences, password=password)

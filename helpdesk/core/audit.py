@@ -51,9 +51,9 @@ def snapshot(target: Any, fields: Iterable[str]) -> dict[str, Any]:
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The fields whose value changed, each with ``before`` and ``after``."""
+    """The fields whose value changed, each with ``before`` and ``after`` (empty and missing count as equal)."""
     return {field: {"before": before.get(field), "after": value}
-            for field, value in after.items() if before.get(field) != value}
+            for field, value in after.items() if (before.get(field) or None) != (value or None)}
 
 
 def record(actor: Actor | None, action: str, target: Any,

@@ -1,0 +1,108 @@
+"""The `helpdesk` console script, run as an operator would, in a subprocess."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from helpdesk.auth.models import User
+from helpdesk.core.audit import AuditEvent
+from helpdesk.councils.models import Council
+from helpdesk.extensions import db
+from tests.conftest import SECRET_KEY
+
+HELPDESK = str(Path(sys.executable).parent / "helpdesk")
+
+
+@pytest.fixture
+def run(app, tmp_path):
+    """Run `helpdesk …` against the test's database, with its settings in the environment."""
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("HELPDESK_")}
+    environ.update(HELPDESK_INSTANCE_PATH=str(tmp_path / "cli-instance"), HELPDESK_SECRET_KEY=SECRET_KEY,
+                   HELPDESK_DATABASE_URL=app.config["DATABASE_URL"])
+
+    def run(*arguments, input=None, **extra):
+        result = subprocess.run([HELPDESK, *arguments], capture_output=True, text=True, input=input, timeout=120,
+                                env={**environ, **extra})
+        db.session.remove()
+        return result
+    return run
+
+
+def test_a_bad_database_url_stops_the_command_with_one_line(run):
+    result = run("db", "upgrade", HELPDESK_DATABASE_URL="postgresql+mysql://nowhere")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "Error: configuration: HELPDESK_DATABASE_URL: unsupported database 'postgresql+mysql': "
+        "use sqlite:///PATH or postgresql+psycopg://USER@HOST/NAME"]
+
+
+def test_a_missing_secret_key_stops_start_up_with_one_line(run):
+    result = run("run", HELPDESK_SECRET_KEY="")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "HELPDESK_SECRET_KEY: not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unreachable_database_is_one_line_too(run):
+    result = run("db", "upgrade", HELPDESK_DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:1/none")
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("Error: the database cannot be reached")
+    assert "Traceback" not in result.stderr
+
+
+def test_flask_commands_are_there(run):
+    result = run("routes")
+    assert result.returncode == 0, result.stderr
+    assert "/councils/<int:council_id>" in result.stdout
+    assert run("db", "current").returncode == 0
+
+
+def test_demo_seeds_once_and_is_safe_to_rerun(run, app):
+    first = run("demo")
+    assert first.returncode == 0, first.stderr
+    assert "admin@demo.participa311.cat" in first.stdout and "Admin-Demo-311" in first.stdout
+    events = db.session.scalar(select(func.count(AuditEvent.id)))
+    second = run("demo")
+    assert second.returncode == 0
+    assert second.stdout.splitlines()[0] == first.stdout.splitlines()[0]  # same counts
+    assert db.session.scalar(select(func.count(AuditEvent.id))) == events  # nothing changed
+    assert "already has users" in run("demo", "--if-empty").stdout
+
+
+def test_user_create_and_set_password(run, app):
+    run("demo")
+    created = run("user", "create", "--email", "nova@example.org", "--name", "Nova Agent", "--role", "agent",
+                  "--password", "Nova-Password-1")
+    assert created.returncode == 0, created.stderr
+    council_user = run("user", "create", "--email", "x@vic.cat", "--name", "X", "--role", "council_user",
+                       "--council", "08298", "--password", "Vic-Password-77")
+    assert council_user.returncode == 0, council_user.stderr
+    refused = run("user", "create", "--email", "nova@example.org", "--name", "Again", "--role", "agent",
+                  "--password", "Nova-Password-1")
+    assert refused.returncode == 1 and "Ja hi ha un usuari" in refused.stderr
+    before = db.session.scalar(select(User.password_hash).where(User.email == "nova@example.org"))
+    changed = run("user", "set-password", "nova@example.org", input="Another-Pass-99\nAnother-Pass-99\n")
+    assert changed.returncode == 0, changed.stderr
+    assert db.session.scalar(select(User.password_hash).where(User.email == "nova@example.org")) != before
+    assert run("user", "set-password", "nobody@example.org", "--password", "Whatever-123").returncode == 1
+
+
+def test_councils_import_good_bad_and_again(run, app, tmp_path):
+    good = tmp_path / "councils.csv"
+    good.write_text("ine_code,name,kind,email_domains,phones\n08298,Ajuntament de Vic,town_council,vic.cat,"
+                    "938862100\n08113,Ajuntament de Manresa,town_council,ajmanresa.cat,\n")
+    result = run("councils", "import", str(good))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{good}: 2 created, 0 updated, 0 unchanged."
+    assert run("councils", "import", str(good)).stdout.strip() == f"{good}: 0 created, 0 updated, 2 unchanged."
+    bad = tmp_path / "bad.csv"
+    bad.write_text("ine_code,name,kind\n08205,Sant Cugat,town_council\n123,Curt,town_council\n")
+    result = run("councils", "import", str(bad))
+    assert result.returncode == 1
+    assert f"{bad}:3: El codi INE ha de tenir de 5 a 10 xifres" in result.stderr
+    assert "nothing was imported" in result.stderr
+    assert sorted(db.session.scalars(select(Council.ine_code))) == ["08113", "08298"]

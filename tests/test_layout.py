@@ -1,0 +1,54 @@
+"""The shape of the code: import direction between domains, and every user-visible string translated."""
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[1]
+# A domain may import its own level and the levels below, never a higher one (STYLE.md).
+LEVELS = {"core": 0, "config": 0, "extensions": 0, "auth": 1, "councils": 1, "sla": 1, "instances": 2,
+          "tickets": 3, "catalog": 3, "kb": 3, "accompaniment": 4}
+ANYTHING_GOES = {"__init__", "cli", "scheduler", "demo", "wsgi"}
+
+
+def imported_domains(path: Path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom) and node.module:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "helpdesk" and len(parts) > 1:
+                yield parts[1]
+
+
+def test_lower_domains_never_import_higher_ones():
+    offences = []
+    for path in (ROOT / "helpdesk").rglob("*.py"):
+        relative = path.relative_to(ROOT / "helpdesk")
+        domain = relative.parts[0].removesuffix(".py")
+        if domain in ANYTHING_GOES:
+            continue
+        for other in imported_domains(path):
+            if LEVELS.get(other, 0) > LEVELS[domain]:
+                offences.append(f"{relative} imports helpdesk.{other}")
+    assert offences == []
+
+
+def test_every_string_is_translated_into_catalan_and_spanish(tmp_path):
+    template = tmp_path / "messages.pot"
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l",
+                    "-o", str(template), "--no-location", "."], cwd=ROOT, check=True, capture_output=True)
+    wanted = {message.id if isinstance(message.id, str) else message.id[0]
+              for message in read_po(template.read_bytes().splitlines(keepends=True)) if message.id}
+    for language in ("ca", "es"):
+        catalog = read_po((ROOT / f"translations/{language}/LC_MESSAGES/messages.po").read_bytes()
+                          .splitlines(keepends=True))
+        translated = {message.id if isinstance(message.id, str) else message.id[0]
+                      for message in catalog if message.id and message.string and not message.fuzzy
+                      and all(message.string if isinstance(message.string, tuple) else [message.string])}
+        assert sorted(wanted - translated) == [], f"untranslated in {language} (run `make extract-messages`)"
