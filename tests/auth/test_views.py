@@ -125,3 +125,9 @@ def test_admin_deactivating_a_user_ends_their_sessions(app):
                                                        "role": "agent", "council_id": "", "language": "ca"})
     assert response.status_code == 302
     assert agent.get("/councils").status_code == 302
+
+
+def test_form_validation_messages_are_translated_too(client, app):
+    client.get("/login")
+    response = client.submit("/login", {"email": "", "password": ""})
+    assert error_after(text(response), "email") == "Aquest camp és obligatori."
