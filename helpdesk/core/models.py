@@ -5,7 +5,7 @@ import enum
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import DateTime, Enum, TypeDecorator
+from sqlalchemy import ColumnElement, DateTime, Enum, TypeDecorator, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 
@@ -45,3 +45,12 @@ def enum_type(enum_class: type[enum.Enum]) -> Enum:
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+def council_scope(council_id: Any, user: Any) -> ColumnElement[bool]:
+    """The query condition that limits ``council_id`` to what ``user`` may see: all for staff, else their council."""
+    if user.is_staff:
+        return true()
+    if user.council_id is None:
+        return false()
+    return council_id == user.council_id

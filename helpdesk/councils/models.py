@@ -4,11 +4,11 @@ from __future__ import annotations
 import enum
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint, false, true
+from sqlalchemy import ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.auth.models import Role
-from helpdesk.core.models import TimestampMixin, enum_type
+from helpdesk.core.models import TimestampMixin, council_scope, enum_type
 from helpdesk.extensions import db
 
 NAME_MAX_LENGTH = 200
@@ -75,11 +75,7 @@ class Council(TimestampMixin, db.Model):
     @staticmethod
     def visible_to(user) -> ColumnElement[bool]:
         """The query condition for the councils ``user`` may see."""
-        if user.is_staff:
-            return true()
-        if user.council_id is None:
-            return false()
-        return Council.id == user.council_id
+        return council_scope(Council.id, user)
 
     def can_view(self, user) -> bool:
         return user.is_staff or user.council_id == self.id

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ColumnElement, ForeignKey, String, Text, false, true
+from sqlalchemy import JSON, ColumnElement, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from helpdesk.auth.models import Role
-from helpdesk.core.models import TimestampMixin, enum_type
+from helpdesk.core.models import TimestampMixin, council_scope, enum_type
 from helpdesk.extensions import db
 from helpdesk.instances.states import InstanceStatus
 
@@ -57,11 +57,7 @@ class PlatformInstance(TimestampMixin, db.Model):
     @staticmethod
     def visible_to(user) -> ColumnElement[bool]:
         """The query condition for the instances ``user`` may see."""
-        if user.is_staff:
-            return true()
-        if user.council_id is None:
-            return false()
-        return PlatformInstance.council_id == user.council_id
+        return council_scope(PlatformInstance.council_id, user)
 
     def can_view(self, user) -> bool:
         return user.is_staff or user.council_id == self.council_id
