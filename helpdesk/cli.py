@@ -55,6 +55,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(user_group)
     app.cli.add_command(councils_group)
+    app.cli.add_command(tickets_group)
 
 
 def _fail(message: str) -> None:
@@ -75,7 +76,7 @@ def demo_command(if_empty: bool) -> None:
     summary = demo.seed()
     db.session.commit()
     click.echo(f"Demo data: {summary.councils} councils, {summary.contacts} contacts, "
-               f"{summary.instances} instances, {summary.users} users.")
+               f"{summary.instances} instances, {summary.users} users, {summary.tickets} tickets.")
     click.echo("Demo users (e-mail / password):")
     for email, password, role in demo.DEMO_USERS_TABLE:
         click.echo(f"  {email:32} {password:20} {role}")
@@ -163,3 +164,26 @@ def import_councils_command(path: Path) -> None:
         _fail(f"{len(failure.problems)} bad row(s): nothing was imported")
     db.session.commit()
     click.echo(f"{path}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged.")
+
+
+@click.group("tickets")
+def tickets_group() -> None:
+    """Export tickets."""
+
+
+@tickets_group.command("export")
+@click.option("--format", "format_", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
+def export_tickets_command(format_: str, output: Path | None) -> None:
+    """Export every ticket: JSON with messages (the backup format, see README) or CSV, one row a ticket."""
+    from helpdesk.tickets.export import write_csv, write_json
+
+    write = write_json if format_ == "json" else write_csv
+    if output is None:
+        write(click.get_text_stream("stdout"))
+        return
+    temporary = output.with_name(output.name + ".part")
+    with temporary.open("w", encoding="utf-8", newline="") as stream:
+        count = write(stream)
+    temporary.replace(output)  # a failed export never leaves a half-written file under the real name
+    click.echo(f"{count} tickets written to {output}.", err=True)

@@ -11,12 +11,17 @@ from sqlalchemy import func, select
 
 from helpdesk.auth.models import Role, User
 from helpdesk.auth.services import create_user
+from helpdesk.core.models import utcnow
 from helpdesk.councils.models import Contact, Council, CouncilKind
 from helpdesk.councils.services import ContactData, CouncilData, create_council, save_contact, update_council
 from helpdesk.extensions import db
 from helpdesk.instances.models import PlatformInstance
 from helpdesk.instances.services import InstanceData, change_instance_status, create_instance
 from helpdesk.instances.states import InstanceStatus
+from helpdesk.tickets.canned import save_canned_reply
+from helpdesk.tickets.models import CannedReply, Ticket
+from helpdesk.tickets.services import TicketData, add_message, open_ticket
+from helpdesk.tickets.states import Category, Channel, MessageKind, TicketStatus
 
 STANDARD_MODULES = ("participatory_processes", "assemblies", "proposals", "meetings", "surveys", "budgets",
                     "accountability", "pages", "blogs", "debates")
@@ -56,12 +61,39 @@ DEMO_USERS = [
 DEMO_USERS_TABLE = [(email, password, role.value) for email, password, role, _, _ in DEMO_USERS]
 
 
+CANNED_REPLIES = [
+    ("Sol·licitud rebuda", "Bon dia {requester_name},\n\nHem rebut la vostra consulta ({ticket_number}) i ja "
+     "hi estem treballant. Us direm alguna cosa ben aviat.\n\nCordialment,\nSuport Participa311"),
+    ("Canvi de logotip", "Bon dia {requester_name},\n\nEl logotip es canvia des del tauler d'administració de "
+     "{instance_url}/admin, a Configuració > Aparença. Si no hi teniu accés, digueu-nos-ho.\n\nCordialment,\n"
+     "Suport Participa311"),
+]
+
+# (subject, INE code or None, category, channel, requester e-mail, first message, agent's reply or None, status)
+TICKETS = [
+    ("No puc canviar el logotip de la plataforma", "08298", Category.CONFIGURATION, Channel.EMAIL,
+     "mpuigdollers@vic.cat", "Bon dia, hem provat de pujar el logotip nou però continua sortint l'antic.",
+     "Bon dia Marta, quin format té el fitxer? Ens el podeu enviar?", TicketStatus.PENDING),
+    ("Error en carregar els pressupostos participatius", "08113", Category.INCIDENT, Channel.WEB,
+     "nsoler@ajmanresa.cat", "Quan obrim el component de pressupostos surt una pàgina d'error 500.", None,
+     TicketStatus.NEW),
+    ("Consulta sobre la renovació de la sol·licitud", "08096", Category.CATALOGUE, Channel.EMAIL,
+     "lroca@ajuntament.granollers.cat", "Quan s'ha de presentar la renovació del recurs Participa311?",
+     "La renovació es demana a la convocatòria del Catàleg de Serveis; us n'enviem els detalls.",
+     TicketStatus.RESOLVED),
+    ("Dubte sobre la inscripció de menors de 14 anys", None, Category.USAGE, Channel.EMAIL,
+     "veina.curiosa@gmail.com", "Un menor de 14 anys es pot registrar a la plataforma del meu poble?", None,
+     TicketStatus.NEW),
+]
+
+
 @dataclass
 class Summary:
     councils: int = 0
     contacts: int = 0
     instances: int = 0
     users: int = 0
+    tickets: int = 0
 
 
 def seed() -> Summary:
@@ -90,9 +122,25 @@ def seed() -> Summary:
         if db.session.scalar(select(User).where(User.email == email)) is None:
             council_id = db.session.scalar(select(Council.id).where(Council.ine_code == ine_code)) if ine_code else None
             create_user(None, email=email, name=name, role=role, password=password, council_id=council_id)
+    for title, body in CANNED_REPLIES:
+        if db.session.scalar(select(CannedReply).where(CannedReply.title == title)) is None:
+            save_canned_reply(None, title, body, True)
+    agent = db.session.scalar(select(User).where(User.role == Role.AGENT).order_by(User.id))
+    for subject, ine_code, category, channel, email, body, reply, status in TICKETS:
+        if db.session.scalar(select(Ticket.id).where(Ticket.subject == subject)) is not None:
+            continue
+        now = utcnow()
+        council_id = db.session.scalar(select(Council.id).where(Council.ine_code == ine_code)) if ine_code else None
+        contact_id = db.session.scalar(select(Contact.id).where(Contact.email == email))
+        ticket = open_ticket(None, TicketData(subject=subject, body=body, channel=channel, category=category,
+                                              council_id=council_id, requester_contact_id=contact_id,
+                                              requester_email=email), now)
+        if reply:
+            add_message(agent, ticket, MessageKind.REPLY, reply, now,
+                        new_status=status if status is not TicketStatus.OPEN else None)
     db.session.flush()
     return Summary(councils=_count(Council), contacts=_count(Contact), instances=_count(PlatformInstance),
-                   users=_count(User))
+                   users=_count(User), tickets=_count(Ticket))
 
 
 def _path_to(status: InstanceStatus) -> list[InstanceStatus]:

@@ -6,6 +6,7 @@ from alembic import context
 from flask import current_app
 
 from helpdesk.core.models import UTCDateTime
+from helpdesk.core.search import include_in_migrations
 
 config = context.config
 if config.config_file_name:
@@ -39,7 +40,7 @@ def run_migrations_offline():
 def run_migrations_online():
     options = dict(current_app.extensions["migrate"].configure_args)
     options.setdefault("process_revision_directives", skip_empty)
-    options.update(compare_type=True, render_item=render_item)
+    options.update(compare_type=True, render_item=render_item, include_name=include_in_migrations)
     with db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=db.metadata, **options)
         with context.begin_transaction():

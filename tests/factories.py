@@ -53,3 +53,16 @@ def user(role: Role = Role.AGENT, of: Council | None = None, email: str | None =
                           role=role, password=password, council_id=of.id if of else None, language=language)
     db.session.commit()
     return created
+
+
+def ticket(subject: str = "No puc entrar a l'administració", body: str = "Ens surt un error en entrar.",
+           of: Council | None = None, actor: User | None = None, **fields) -> "Ticket":
+    from helpdesk.core.models import utcnow
+    from helpdesk.tickets.services import TicketData, open_ticket
+    from helpdesk.tickets.states import Channel
+    now = fields.pop("now", None) or utcnow()
+    data = TicketData(subject=subject, body=body, channel=fields.pop("channel", Channel.EMAIL),
+                      council_id=of.id if of else None, **fields)
+    created = open_ticket(actor, data, now)
+    db.session.commit()
+    return created

@@ -9,6 +9,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from helpdesk import create_app
+from helpdesk.core.search import include_in_migrations
 from helpdesk.extensions import db
 from tests.conftest import POSTGRES_URL, settings
 
@@ -33,12 +34,13 @@ def test_upgrade_head_on_an_empty_database_matches_the_models(empty_database_url
     with app.app_context():
         flask_migrate.upgrade()
         with db.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(connection, opts={"compare_type": True,
+                                                                   "include_name": include_in_migrations})
             differences = compare_metadata(context, db.metadata)
         tables = set(db.metadata.tables)
         db.engine.dispose()
     assert differences == []
-    assert {"councils", "contacts", "users", "platform_instances", "audit_events"} <= tables
+    assert {"councils", "contacts", "users", "platform_instances", "audit_events", "tickets", "messages"} <= tables
 
 
 def test_downgrade_to_base_and_back(empty_database_url, tmp_path):

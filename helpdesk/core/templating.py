@@ -39,6 +39,14 @@ def audit_value(value: Any, field: str = "") -> str:
     return str(labels.get(value, value))
 
 
+def filesize(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         datetimeformat=lambda value, style="medium": format_datetime(value, style) if value else "—",
@@ -46,6 +54,7 @@ def register(app: Flask) -> None:
         audit_action=lambda action: str(ACTION_LABELS.get(action, action)),
         field_label=lambda name: str(FIELD_LABELS.get(name, name.replace("_", " "))),
         phone=display_phone,
+        filesize=filesize,
         reject_page=lambda args: {key: value for key, value in args.items() if key != "page"},
     )
 

@@ -18,8 +18,8 @@ bp = Blueprint("core", __name__)
 @login_required
 def home():
     if current_user.is_staff:
-        return redirect(url_for("councils.index"))
-    return redirect(url_for("councils.show", council_id=current_user.council_id))
+        return redirect(url_for("tickets.index"))
+    return redirect(url_for("tickets.council_index"))
 
 
 @bp.get("/healthz")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from helpdesk.auth.models import User
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError, NotAllowed
+from helpdesk.core.search import fold
 from helpdesk.core.validation import normalise_domain, normalise_email, normalise_phone
 from helpdesk.councils.models import (INE_CODE_PATTERN, NAME_MAX_LENGTH, PUBLIC_MAIL_DOMAINS,
                                       Contact, Council, CouncilDomain, CouncilKind, CouncilPhone)
@@ -155,3 +156,35 @@ def save_contact(actor: User | None, council: Council, data: ContactData, contac
     if changes:
         audit.record(actor, "created" if not before else "updated", contact, changes)
     return contact
+
+
+def suggest_callers(number: str = "", name: str = "", limit: int = 8) -> list[dict]:
+    """Councils and contacts that a caller's number or a typed name points to, best first."""
+    suggestions: list[dict] = []
+    try:
+        e164 = normalise_phone(number) if number.strip() else ""
+    except DomainError:
+        e164 = ""
+    if e164:
+        for contact in db.session.scalars(select(Contact).where(Contact.phone == e164)):
+            suggestions.append(_suggestion(contact.council, contact, "number"))
+        for council in db.session.scalars(select(Council).join(CouncilPhone).where(CouncilPhone.number == e164)):
+            suggestions.append(_suggestion(council, None, "number"))
+    wanted = fold(" ".join(name.lower().split()))
+    if len(wanted) >= 2:
+        rows = db.session.execute(select(Contact, Council).join(Council)).all()
+        for contact, council in rows:
+            if wanted in fold(contact.name.lower()):
+                suggestions.append(_suggestion(council, contact, "name"))
+        for council in db.session.scalars(select(Council)):
+            if wanted in fold(council.name.lower()):
+                suggestions.append(_suggestion(council, None, "name"))
+    unique = {(item["council_id"], item["contact_id"]): item for item in reversed(suggestions)}
+    ordered = sorted(unique.values(), key=lambda item: (item["reason"] != "number", item["contact_id"] is None))
+    return ordered[:limit]
+
+
+def _suggestion(council: Council, contact: Contact | None, reason: str) -> dict:
+    return {"council_id": council.id, "council_name": council.name,
+            "contact_id": contact.id if contact else None, "contact_name": contact.name if contact else "",
+            "contact_phone": contact.phone if contact else "", "reason": reason}

@@ -1,0 +1,113 @@
+"""Accent-insensitive full-text search, the same on SQLite (FTS5) and PostgreSQL (tsvector + GIN).
+
+Words are lower-cased, stemmed in Catalan and in Spanish (Snowball, through PyStemmer) and folded to
+plain ASCII letters before they reach the database, so "accions", "accións" and "Acció" share a term
+and both engines only ever compare plain terms. One row per indexed object; the row id encodes the
+kind of object, so several domains (tickets, FAQ articles) share the index.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+import Stemmer
+from sqlalchemy import Float, Integer, text
+from sqlalchemy.orm import Session
+
+TABLE = "search_index"
+KINDS = {"ticket": 1, "article": 2}
+KIND_BITS = 4
+STEMMERS = tuple(Stemmer.Stemmer(language) for language in ("catalan", "spanish"))
+_WORD = re.compile(r"[\w·]+")
+MAX_QUERY_WORDS = 12
+
+
+def is_search_table(name: str) -> bool:
+    """Tables the index keeps outside the models (FTS5 makes shadow tables too)."""
+    return name == TABLE or name.startswith(TABLE + "_")
+
+
+def include_in_migrations(name, type_, parent_names) -> bool:
+    """Alembic's include_name hook: the index is hand-written DDL (FTS5, tsvector), left out of comparisons."""
+    table = name if type_ == "table" else (parent_names or {}).get("table_name")
+    return not (table and is_search_table(table))
+
+
+def fold(word: str) -> str:
+    return "".join(char for char in unicodedata.normalize("NFKD", word) if not unicodedata.combining(char))
+
+
+@lru_cache(maxsize=200_000)
+def word_terms(word: str) -> tuple[str, ...]:
+    """The index terms of one lower-cased word: its stems with and without accents, folded."""
+    word = word.replace("·", "")
+    plain = fold(word)
+    terms = {plain}
+    for stemmer in STEMMERS:
+        terms.add(fold(stemmer.stemWord(word)))
+        terms.add(fold(stemmer.stemWord(plain)))
+    return tuple(sorted(term for term in terms if term))
+
+
+def words(content: str) -> list[str]:
+    return _WORD.findall(content.lower())
+
+
+def document(content: str) -> str:
+    """What is stored for ``content``: every term of every word, separated by spaces."""
+    return " ".join(term for word in words(content) for term in word_terms(word))
+
+
+def query_groups(query: str) -> list[tuple[str, ...]]:
+    """One group of alternative terms per query word; a match needs one term of every group."""
+    groups = list(dict.fromkeys(word_terms(word) for word in words(query)))
+    return [group for group in groups if group][:MAX_QUERY_WORDS]
+
+
+def row_id(kind: str, object_id: int) -> int:
+    return (object_id << KIND_BITS) | KINDS[kind]
+
+
+def replace(session: Session, kind: str, object_id: int, content: str) -> None:
+    """Index (or re-index) one object; part of the caller's transaction."""
+    rowid, doc = row_id(kind, object_id), document(content)
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text(f"DELETE FROM {TABLE} WHERE rowid = :rowid"), {"rowid": rowid})
+        session.execute(text(f"INSERT INTO {TABLE} (rowid, content) VALUES (:rowid, :doc)"),
+                        {"rowid": rowid, "doc": doc})
+    else:
+        session.execute(text(f"INSERT INTO {TABLE} (id, content) VALUES (:rowid, to_tsvector('simple', :doc)) "
+                             "ON CONFLICT (id) DO UPDATE SET content = excluded.content"),
+                        {"rowid": rowid, "doc": doc})
+
+
+def remove(session: Session, kind: str, object_id: int) -> None:
+    column = "rowid" if session.get_bind().dialect.name == "sqlite" else "id"
+    session.execute(text(f"DELETE FROM {TABLE} WHERE {column} = :rowid"), {"rowid": row_id(kind, object_id)})
+
+
+def matches(session: Session, kind: str, query: str):
+    """A selectable of (object_id, rank) for objects of ``kind`` matching every word of ``query``;
+    lower rank is better. None when the query has no words."""
+    groups = query_groups(query)
+    if not groups:
+        return None
+    kind_code = KINDS[kind]
+    if session.get_bind().dialect.name == "sqlite":
+        expression = " AND ".join("(" + " OR ".join(_quote_fts5(term) for term in group) + ")" for group in groups)
+        return text(f"SELECT rowid >> {KIND_BITS} AS object_id, bm25({TABLE}) AS rank FROM {TABLE} "
+                    f"WHERE {TABLE} MATCH :expression AND (rowid & {(1 << KIND_BITS) - 1}) = {kind_code}") \
+            .bindparams(expression=expression).columns(object_id=Integer, rank=Float).subquery("matches")
+    expression = " & ".join("(" + " | ".join(_quote_tsquery(term) for term in group) + ")" for group in groups)
+    return text(f"SELECT id >> {KIND_BITS} AS object_id, -ts_rank(content, to_tsquery('simple', :expression)) "
+                f"AS rank FROM {TABLE} WHERE content @@ to_tsquery('simple', :expression) "
+                f"AND (id & {(1 << KIND_BITS) - 1}) = {kind_code}") \
+        .bindparams(expression=expression).columns(object_id=Integer, rank=Float).subquery("matches")
+
+
+def _quote_fts5(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _quote_tsquery(term: str) -> str:
+    return "'" + term.replace("\\", "").replace("'", "''") + "'"

@@ -1,0 +1,462 @@
+"""The rules of tickets: opening, messages, status, assignment, merging. Flush, audit, never commit."""
+from __future__ import annotations
+
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+
+from helpdesk.auth.models import Role, User
+from helpdesk.core import audit, search
+from helpdesk.core.errors import DomainError, InvalidTransition, NotAllowed, StaleRecord
+from helpdesk.core.storage import BlobStore
+from helpdesk.core.validation import normalise_email, normalise_phone
+from helpdesk.councils.models import Contact, Council
+from helpdesk.extensions import db
+from helpdesk.instances.models import PlatformInstance
+from helpdesk.tickets.models import (ATTACHMENT_MAX_BYTES, BODY_MAX_LENGTH, FILENAME_MAX_LENGTH,
+                                     MESSAGE_ATTACHMENTS_MAX_BYTES, SUBJECT_MAX_LENGTH, Attachment, Call, Message,
+                                     Ticket, TicketRead)
+from helpdesk.tickets.states import (ALLOWED_TRANSITIONS, CallDirection, Category, Channel, MessageKind, Priority,
+                                     TicketStatus, can_change)
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as it arrived (form upload, e-mail part)."""
+
+    filename: str
+    data: bytes
+    content_type: str = ""
+
+
+@dataclass
+class TicketData:
+    """What is needed to open a ticket; the first message's text goes in ``body``."""
+
+    subject: str
+    body: str
+    channel: Channel
+    category: Category = Category.OTHER
+    priority: Priority = Priority.NORMAL
+    council_id: int | None = None
+    instance_id: int | None = None
+    requester_contact_id: int | None = None
+    requester_name: str = ""
+    requester_email: str = ""
+    requester_phone: str = ""
+    attachments: list[Upload] = field(default_factory=list)
+
+
+@dataclass
+class CallData:
+    direction: CallDirection
+    caller_number: str
+    caller_name: str
+    started_at: datetime
+    duration_seconds: int
+    summary: str
+    category: Category = Category.OTHER
+
+
+def blob_store() -> BlobStore:
+    return BlobStore(Path(current_app.instance_path) / "attachments")
+
+
+def require_staff(actor: User) -> None:
+    if not actor.is_staff:
+        raise NotAllowed(_l("Only the support team can do this."))
+
+
+def _clean_subject(subject: str) -> str:
+    subject = " ".join(subject.split())
+    if not subject:
+        raise DomainError(_l("The subject is required."), "subject")
+    if len(subject) > SUBJECT_MAX_LENGTH:
+        raise DomainError(_l("The subject must have at most %(count)d characters.", count=SUBJECT_MAX_LENGTH),
+                          "subject")
+    return subject
+
+
+def _clean_body(body: str, field_name: str = "body", required: bool = True) -> str:
+    body = body.replace("\r\n", "\n").strip()
+    if required and not body:
+        raise DomainError(_l("Write a message."), field_name)
+    if len(body) > BODY_MAX_LENGTH:
+        raise DomainError(_l("The message must have at most %(count)d characters.", count=BODY_MAX_LENGTH),
+                          field_name)
+    return body
+
+
+def _check_uploads(uploads: list[Upload], field_name: str = "attachments") -> None:
+    total = 0
+    for upload in uploads:
+        if len(upload.data) > ATTACHMENT_MAX_BYTES:
+            raise DomainError(_l("%(name)s is larger than %(size)d MB, the limit for one file.",
+                                 name=upload.filename, size=ATTACHMENT_MAX_BYTES // (1024 * 1024)), field_name)
+        total += len(upload.data)
+    if total > MESSAGE_ATTACHMENTS_MAX_BYTES:
+        raise DomainError(_l("The files add up to more than %(size)d MB, the limit for one message.",
+                             size=MESSAGE_ATTACHMENTS_MAX_BYTES // (1024 * 1024)), field_name)
+
+
+def safe_filename(name: str) -> str:
+    """A file name fit to show and to download: no folders, no control characters, not too long."""
+    name = re.split(r"[\\/]", name or "")[-1]
+    name = "".join(char for char in name if char.isprintable()).strip().lstrip(".") or "file"
+    if len(name) > FILENAME_MAX_LENGTH:
+        stem, dot, extension = name.rpartition(".")
+        name = (stem[:FILENAME_MAX_LENGTH - len(extension) - 1] + dot + extension) if dot and len(extension) < 10 \
+            else name[:FILENAME_MAX_LENGTH]
+    return name
+
+
+def _store_attachments(message: Message, uploads: list[Upload]) -> None:
+    store = blob_store()
+    for upload in uploads:
+        filename = safe_filename(upload.filename)
+        content_type = (mimetypes.guess_type(filename)[0] or upload.content_type or
+                        "application/octet-stream").lower()[:127]
+        message.attachments.append(Attachment(filename=filename, content_type=content_type, size=len(upload.data),
+                                              sha256=store.put(upload.data)))
+
+
+def _resolve_links(data: TicketData, guess_instance: bool = True
+                   ) -> tuple[Council | None, PlatformInstance | None, Contact | None]:
+    council = db.session.get(Council, data.council_id) if data.council_id else None
+    if data.council_id and council is None:
+        raise DomainError(_l("Unknown council."), "council_id")
+    instance = db.session.get(PlatformInstance, data.instance_id) if data.instance_id else None
+    if data.instance_id and instance is None:
+        raise DomainError(_l("Unknown instance."), "instance_id")
+    contact = db.session.get(Contact, data.requester_contact_id) if data.requester_contact_id else None
+    if data.requester_contact_id and contact is None:
+        raise DomainError(_l("Unknown contact."), "requester_contact_id")
+    if council is None:
+        council = (instance.council if instance else None) or (contact.council if contact else None)
+    if instance is not None and instance.council_id != council.id:
+        raise DomainError(_l("The instance %(url)s is not %(council)s's.", url=instance.host, council=council.name),
+                          "instance_id")
+    if contact is not None and contact.council_id != council.id:
+        raise DomainError(_l("%(name)s is not a contact of %(council)s.", name=contact.name, council=council.name),
+                          "requester_contact_id")
+    if instance is None and council is not None and guess_instance:
+        live = [item for item in council.instances if item.status.value != "retired"]
+        instance = live[0] if len(live) == 1 else None  # the council's only instance, when there is no doubt
+    return council, instance, contact
+
+
+def open_ticket(actor: User | None, data: TicketData, now: datetime, *,
+                first_kind: MessageKind = MessageKind.INBOUND) -> Ticket:
+    """Open a ticket with its first message; a council user opens it for their own council only."""
+    subject = _clean_subject(data.subject)
+    body = _clean_body(data.body)
+    _check_uploads(data.attachments)
+    if actor is not None and not actor.is_staff:
+        if data.council_id not in (None, actor.council_id):
+            raise NotAllowed(_l("You can only open tickets for your own council."))
+        data.council_id, data.channel = actor.council_id, Channel.WEB
+        data.requester_name, data.requester_email = actor.name, actor.email
+        data.requester_contact_id = db.session.scalar(select(Contact.id).where(
+            Contact.council_id == actor.council_id, Contact.email == actor.email))
+    council, instance, contact = _resolve_links(data)
+    email = normalise_email(data.requester_email, "requester_email") if data.requester_email.strip() else None
+    phone = normalise_phone(data.requester_phone, "requester_phone") if data.requester_phone.strip() else None
+    if contact is not None:
+        email, phone = email or contact.email, phone or contact.phone
+    ticket = Ticket(subject=subject, channel=data.channel, category=data.category, priority=data.priority,
+                    status=TicketStatus.NEW, council=council, instance=instance, requester_contact=contact,
+                    requester_name=(data.requester_name.strip() or (contact.name if contact else ""))[:200],
+                    requester_email=email, requester_phone=phone, created_at=now, updated_at=now, activity_at=now)
+    db.session.add(ticket)
+    message = Message(ticket=ticket, kind=first_kind, body_text=body, created_at=now,
+                      author_id=actor.id if actor is not None else None,
+                      from_name=ticket.requester_name if first_kind is MessageKind.INBOUND else "",
+                      from_address=(email or "") if first_kind is MessageKind.INBOUND else "",
+                      subject=subject)
+    db.session.add(message)
+    _store_attachments(message, data.attachments)
+    db.session.flush()
+    audit.record(actor, "created", ticket, audit.diff({}, audit.snapshot(ticket, Ticket.AUDITED)))
+    reindex(ticket)
+    return ticket
+
+
+def add_message(actor: User, ticket: Ticket, kind: MessageKind, body: str, now: datetime,
+                attachments: list[Upload] | None = None, *, new_status: TicketStatus | None = None) -> Message:
+    """Add a reply, an internal note or (from a council user) a message from the requester."""
+    attachments = attachments or []
+    if kind in (MessageKind.REPLY, MessageKind.NOTE):
+        require_staff(actor)
+    elif kind is MessageKind.INBOUND:
+        if actor.is_staff or actor.council_id != ticket.council_id:
+            raise NotAllowed(_l("Only the council's own users write as the requester."))
+    else:
+        raise DomainError(_l("Calls are logged with the call form."))
+    if ticket.status is TicketStatus.CLOSED:
+        raise DomainError(_l("Ticket %(reference)s is closed: open a new ticket instead.",
+                             reference=ticket.reference), "body")
+    body = _clean_body(body)
+    _check_uploads(attachments)
+    message = Message(ticket=ticket, kind=kind, body_text=body, created_at=now, author_id=actor.id,
+                      from_name=actor.name, from_address=actor.email,
+                      to_addresses=(ticket.requester_email or "") if kind is MessageKind.REPLY else "",
+                      subject=ticket.subject if kind is not MessageKind.NOTE else "")
+    db.session.add(message)
+    _store_attachments(message, attachments)
+    ticket.activity_at = now
+    ticket.updated_at = now
+    if kind is MessageKind.REPLY:
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+        target = new_status or (TicketStatus.OPEN if ticket.status is TicketStatus.NEW else None)
+        if target is not None and target is not ticket.status:
+            change_status(actor, ticket, target, now)
+    elif kind is MessageKind.INBOUND and ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
+        change_status(None, ticket, TicketStatus.OPEN, now, reason="requester_replied")
+    db.session.flush()
+    audit.record(actor, f"message_{kind.value}", ticket, {"message_id": {"before": None, "after": message.id}})
+    reindex(ticket)
+    return message
+
+
+def log_call(actor: User, data: CallData, now: datetime, *, ticket: Ticket | None = None,
+             new_ticket: TicketData | None = None) -> Call:
+    """Log a phone call on ``ticket``, or open ``new_ticket`` (channel phone) with the call as its first message."""
+    require_staff(actor)
+    summary = _clean_body(data.summary, "summary")
+    number = normalise_phone(data.caller_number, "caller_number") if data.caller_number.strip() else ""
+    if data.duration_seconds < 0 or data.duration_seconds > 24 * 3600:
+        raise DomainError(_l("The duration must be between 0 and 24 hours."), "duration")
+    if data.started_at > now:
+        raise DomainError(_l("The call cannot start in the future."), "started_at")
+    if (ticket is None) == (new_ticket is None):
+        raise DomainError(_l("Choose an existing ticket or open a new one."), "ticket_number")
+    if ticket is None:
+        new_ticket.body, new_ticket.channel, new_ticket.category = summary, Channel.PHONE, data.category
+        new_ticket.requester_phone = new_ticket.requester_phone or number
+        new_ticket.requester_name = new_ticket.requester_name or data.caller_name
+        ticket = open_ticket(actor, new_ticket, now, first_kind=MessageKind.CALL)
+        message = ticket.messages[0]
+        message.from_name, message.from_address = data.caller_name.strip()[:200], number
+    else:
+        if ticket.status is TicketStatus.CLOSED:
+            raise DomainError(_l("Ticket %(reference)s is closed: open a new ticket instead.",
+                                 reference=ticket.reference), "ticket_number")
+        message = Message(ticket=ticket, kind=MessageKind.CALL, body_text=summary, created_at=now,
+                          author_id=actor.id, from_name=data.caller_name.strip()[:200], from_address=number)
+        db.session.add(message)
+        ticket.activity_at = ticket.updated_at = now
+        if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED) and data.direction is CallDirection.INBOUND:
+            change_status(actor, ticket, TicketStatus.OPEN, now, reason="requester_called")
+    if data.direction is CallDirection.OUTBOUND and ticket.first_response_at is None:
+        ticket.first_response_at = now  # calling the council back is a response
+    call = Call(message=message, direction=data.direction, caller_number=number,
+                caller_name=data.caller_name.strip()[:200], started_at=data.started_at,
+                duration_seconds=data.duration_seconds, summary=summary, logged_by_id=actor.id)
+    db.session.add(call)
+    db.session.flush()
+    audit.record(actor, "message_call", ticket, {"message_id": {"before": None, "after": message.id}})
+    reindex(ticket)
+    return call
+
+
+def change_status(actor: User | None, ticket: Ticket, status: TicketStatus, now: datetime, *,
+                  reason: str = "") -> None:
+    """Move a ticket to ``status`` if the state table allows it; stamp resolved/closed times."""
+    if actor is not None and not actor.is_staff:
+        allowed = status is TicketStatus.CLOSED and is_requester(actor, ticket)
+        if not allowed:
+            raise NotAllowed(_l("Only the support team changes a ticket's status."))
+    if not can_change(ticket.status, status):
+        possible = ", ".join(item.label for item in TicketStatus if item in ALLOWED_TRANSITIONS[ticket.status])
+        raise InvalidTransition(_l("A ticket that is %(current)s cannot become %(new)s (possible: %(possible)s).",
+                                   current=ticket.status.label.lower(), new=status.label.lower(),
+                                   possible=possible or "—"), "status")
+    before = ticket.status
+    ticket.status = status
+    ticket.updated_at = now
+    if status is TicketStatus.RESOLVED:
+        ticket.resolved_at = now
+    elif status is TicketStatus.CLOSED:
+        ticket.closed_at = now
+    elif before in (TicketStatus.RESOLVED,) and status is TicketStatus.OPEN:
+        ticket.resolved_at = None
+    changes = {"status": {"before": before.value, "after": status.value}}
+    if reason:
+        changes["reason"] = {"before": None, "after": reason}
+    audit.record(actor, "status_changed", ticket, changes)
+
+
+def is_requester(user: User, ticket: Ticket) -> bool:
+    return (not user.is_staff and user.council_id == ticket.council_id
+            and (ticket.requester_email or "").lower() == user.email.lower())
+
+
+@dataclass
+class TicketChanges:
+    """The editable fields of a ticket as a form gives them."""
+
+    subject: str
+    status: TicketStatus
+    priority: Priority
+    category: Category
+    council_id: int | None
+    instance_id: int | None
+    assignee_id: int | None
+    requester_name: str = ""
+    requester_email: str = ""
+    requester_phone: str = ""
+
+
+def check_version(ticket: Ticket, expected_version: int | None) -> None:
+    """Refuse to save over changes someone else made after the form was loaded."""
+    if expected_version is not None and expected_version != ticket.version:
+        last = db.session.scalar(select(audit.AuditEvent).where(
+            audit.AuditEvent.object_type == Ticket.__tablename__, audit.AuditEvent.object_id == ticket.id)
+            .order_by(audit.AuditEvent.id.desc()).limit(1))
+        who = (last.actor.name if last and last.actor else last.actor_label if last else "")
+        raise StaleRecord(_l("%(who)s changed ticket %(reference)s meanwhile. Nothing was saved: look at the "
+                             "changes below and try again.", who=who or _l("Someone"), reference=ticket.reference))
+
+
+def update_ticket(actor: User, ticket: Ticket, changes: TicketChanges, now: datetime,
+                  expected_version: int | None = None) -> bool:
+    """Change any field of a ticket; True when something changed."""
+    require_staff(actor)
+    check_version(ticket, expected_version)
+    subject = _clean_subject(changes.subject)
+    council, instance, _ = _resolve_links(TicketData(subject=subject, body="-", channel=ticket.channel,
+                                                     council_id=changes.council_id, instance_id=changes.instance_id),
+                                          guess_instance=False)
+    assignee = _check_assignee(changes.assignee_id)
+    before = audit.snapshot(ticket, Ticket.AUDITED)
+    ticket.subject, ticket.priority, ticket.category = subject, changes.priority, changes.category
+    ticket.council, ticket.instance = council, instance
+    if ticket.requester_contact is not None and ticket.requester_contact.council_id != (council.id if council else None):
+        ticket.requester_contact = None
+    ticket.requester_name = " ".join(changes.requester_name.split())[:200]
+    ticket.requester_email = (normalise_email(changes.requester_email, "requester_email")
+                              if changes.requester_email.strip() else None)
+    ticket.requester_phone = (normalise_phone(changes.requester_phone, "requester_phone")
+                              if changes.requester_phone.strip() else None)
+    ticket.assignee = assignee
+    after = audit.snapshot(ticket, Ticket.AUDITED)
+    changed = audit.diff(before, after)
+    if changed:
+        ticket.updated_at = now
+        audit.record(actor, "updated", ticket, changed)
+    if changes.status is not ticket.status:
+        change_status(actor, ticket, changes.status, now)
+        changed["status"] = True
+    if "subject" in changed:
+        reindex(ticket)
+    db.session.flush()
+    return bool(changed)
+
+
+def _check_assignee(assignee_id: int | None) -> User | None:
+    if assignee_id is None:
+        return None
+    assignee = db.session.get(User, assignee_id)
+    if assignee is None or not assignee.is_staff or not assignee.is_active:
+        raise DomainError(_l("Tickets can only be assigned to active staff."), "assignee_id")
+    return assignee
+
+
+def assign(actor: User, ticket: Ticket, assignee_id: int | None, now: datetime) -> None:
+    """Assign a ticket to someone on the team (or to nobody)."""
+    require_staff(actor)
+    assignee = _check_assignee(assignee_id)
+    if ticket.assignee_id == assignee_id:
+        return
+    before = ticket.assignee_id
+    ticket.assignee = assignee
+    ticket.updated_at = now
+    audit.record(actor, "updated", ticket, {"assignee_id": {"before": before, "after": assignee_id}})
+    if ticket.status is TicketStatus.NEW and assignee is not None:
+        change_status(actor, ticket, TicketStatus.OPEN, now)
+
+
+def assign_to_me(actor: User, ticket_id: int, now: datetime) -> Ticket:
+    """Take an unassigned ticket. Of two agents clicking at once exactly one gets it: the update only
+    applies while nobody is assigned, and the database decides who came first."""
+    require_staff(actor)
+    result = db.session.execute(
+        update(Ticket).where(Ticket.id == ticket_id, Ticket.assignee_id.is_(None))
+        .values(assignee_id=actor.id, updated_at=now, version=Ticket.version + 1)
+        .execution_options(synchronize_session=False))
+    ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
+    if ticket is None:
+        raise DomainError(_l("There is no ticket %(reference)s.", reference=f"#{ticket_id}"))
+    if result.rowcount == 0:
+        if ticket.assignee_id == actor.id:
+            return ticket
+        raise DomainError(_l("Ticket %(reference)s is already assigned to %(name)s.", reference=ticket.reference,
+                             name=ticket.assignee.name if ticket.assignee else "—"), "assignee_id")
+    audit.record(actor, "updated", ticket, {"assignee_id": {"before": None, "after": actor.id}})
+    if ticket.status is TicketStatus.NEW:
+        change_status(actor, ticket, TicketStatus.OPEN, now)
+    return ticket
+
+
+def merge_tickets(actor: User, duplicate: Ticket, target: Ticket, now: datetime) -> None:
+    """Move the duplicate's messages onto ``target`` and close the duplicate with a pointer to it."""
+    require_staff(actor)
+    if duplicate.id == target.id:
+        raise DomainError(_l("A ticket cannot be merged into itself."), "target")
+    if target.status is TicketStatus.CLOSED:
+        raise DomainError(_l("Ticket %(reference)s is closed: merge into an open ticket.",
+                             reference=target.reference), "target")
+    if duplicate.status is TicketStatus.CLOSED:
+        raise DomainError(_l("Ticket %(reference)s is already closed.", reference=duplicate.reference), "target")
+    moved = list(duplicate.messages)
+    for message in moved:
+        message.ticket = target
+    target.activity_at = max(target.activity_at, duplicate.activity_at)
+    target.updated_at = now
+    duplicate.merged_into = target
+    before = duplicate.status
+    duplicate.status, duplicate.closed_at, duplicate.updated_at = TicketStatus.CLOSED, now, now
+    db.session.flush()
+    audit.record(actor, "merged", duplicate, {"status": {"before": before.value, "after": "closed"},
+                                              "merged_into_id": {"before": None, "after": target.id}})
+    audit.record(actor, "merged_from", target, {"merged_from_id": {"before": None, "after": duplicate.id},
+                                                "messages": {"before": None, "after": len(moved)}})
+    reindex(target)
+    reindex(duplicate)
+
+
+def delete_message(actor: User, message: Message, now: datetime) -> None:
+    """Hide a message from the thread; it stays in the database and the audit trail says who and when."""
+    require_staff(actor)
+    if message.is_deleted:
+        return
+    message.deleted_at, message.deleted_by_id = now, actor.id
+    audit.record(actor, "message_deleted", message.ticket, {"message_id": {"before": message.id, "after": None}})
+    reindex(message.ticket)
+
+
+def mark_read(user: User, ticket: Ticket, now: datetime) -> None:
+    read = db.session.scalar(select(TicketRead).where(TicketRead.user_id == user.id,
+                                                      TicketRead.ticket_id == ticket.id))
+    if read is None:
+        db.session.add(TicketRead(user_id=user.id, ticket_id=ticket.id, read_at=now))
+    else:
+        read.read_at = now
+
+
+def reindex(ticket: Ticket) -> None:
+    """Put the ticket's subject and the text of its live messages in the search index."""
+    texts = [ticket.subject] + [message.body_text for message in ticket.messages if not message.is_deleted]
+    search.replace(db.session, "ticket", ticket.id, "\n".join(texts))
+
+
+def staff_choices() -> list[User]:
+    return list(db.session.scalars(select(User).where(User.is_active, User.role != Role.COUNCIL_USER)
+                                   .order_by(User.name)))

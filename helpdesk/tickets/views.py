@@ -1,0 +1,422 @@
+"""The agents' inbox, the ticket page and its actions, the councils' own ticket pages, attachments."""
+from __future__ import annotations
+
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from helpdesk.auth.access import staff_required
+from helpdesk.core import audit
+from helpdesk.core.errors import DomainError
+from helpdesk.core.forms import show_error
+from helpdesk.core.models import utcnow
+from helpdesk.core.templating import describe_field
+from helpdesk.councils.models import Contact, Council
+from helpdesk.extensions import db
+from helpdesk.instances.models import PlatformInstance
+from helpdesk.tickets import canned, inbox
+from helpdesk.tickets.call_views import call_data, call_form
+from helpdesk.tickets.forms import (BulkForm, CallLogForm, CouncilReplyForm, MergeForm, NewTicketForm, NoteForm,
+                                    ReplyForm, StaffTicketForm, TicketFieldsForm)
+from helpdesk.tickets.models import Attachment, CannedReply, Message, Ticket
+from helpdesk.tickets.services import (TicketChanges, TicketData, Upload, add_message, assign, assign_to_me,
+                                       blob_store, change_status, delete_message, is_requester, log_call,
+                                       mark_read, merge_tickets, open_ticket, staff_choices, update_ticket)
+from helpdesk.tickets.states import (LABELS, CallDirection, Category, Channel, MessageKind, Priority, TicketStatus)
+
+bp = Blueprint("tickets", __name__)
+
+for _name, _label, _enum in (("status", _l("Status"), TicketStatus), ("priority", _l("Priority"), Priority),
+                             ("category", _l("Category"), Category), ("channel", _l("Channel"), Channel)):
+    describe_field(_name, _label, LABELS[_enum])
+describe_field("subject", _l("Subject"))
+describe_field("instance_id", _l("Platform"))
+describe_field("assignee_id", _l("Assignee"))
+describe_field("requester_contact_id", _l("Requester (contact)"))
+describe_field("requester_name", _l("Requester's name"))
+describe_field("requester_email", _l("Requester's e-mail"))
+describe_field("requester_phone", _l("Requester's phone"))
+describe_field("message_id", _l("Message"))
+describe_field("merged_into_id", _l("Merged into"))
+describe_field("merged_from_id", _l("Merged from"))
+describe_field("reason", _l("Reason"), {"requester_replied": _l("the requester replied"),
+                                        "requester_called": _l("the requester called")})
+
+# Images that browsers show safely; everything else is downloaded.
+INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+DOWNLOAD_TYPES = frozenset({"application/pdf", "text/plain", "text/csv", "application/zip",
+                            "application/msword", "application/vnd.ms-excel",
+                            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                            "application/vnd.oasis.opendocument.text",
+                            "application/vnd.oasis.opendocument.spreadsheet"})
+
+
+def visible_ticket(number: int) -> Ticket:
+    """The ticket, if the current user may see it; 404 otherwise."""
+    return db.first_or_404(select(Ticket).where(Ticket.id == number, Ticket.visible_to(current_user)))
+
+
+def uploads(field) -> list[Upload]:
+    return [Upload(filename=item.filename, data=item.read(), content_type=item.mimetype or "")
+            for item in (field.data or []) if getattr(item, "filename", "")]
+
+
+# --- the inbox -------------------------------------------------------------------------------------
+
+@bp.get("/inbox")
+@staff_required
+def index():
+    query = inbox.InboxQuery.from_args(request.args)
+    page = db.paginate(inbox.statement(query, current_user), per_page=current_app.config["PAGE_SIZE"],
+                       error_out=False)
+    bulk = _bulk_form()
+    return render_template("tickets/inbox.html", page=page, query=query, unread=inbox.unread_ids(
+        current_user, page.items), views=inbox.VIEWS, sorts=inbox.SORTS, bulk=bulk, labels=LABELS,
+        councils=_council_choices(), staff=staff_choices(), enums={"status": TicketStatus, "priority": Priority,
+                                                                    "category": Category, "channel": Channel})
+
+
+def _bulk_form() -> BulkForm:
+    form = BulkForm()
+    form.assignee.choices = [("", "—"), ("none", _("Nobody")), ("me", _("Me"))] + [
+        (str(user.id), user.name) for user in staff_choices()]
+    return form
+
+
+@bp.post("/inbox/bulk")
+@staff_required
+def bulk():
+    form = _bulk_form()
+    back = request.form.get("next") or url_for("tickets.index")
+    if not form.validate_on_submit() or not form.tickets.data:
+        flash(_("Tick at least one ticket."), "error")
+        return redirect(back)
+    if not (form.assignee.data or form.status.data or form.priority.data):
+        flash(_("Choose what to change: assignee, status or priority."), "error")
+        return redirect(back)
+    tickets = db.session.scalars(select(Ticket).where(Ticket.id.in_(form.tickets.data),
+                                                      Ticket.visible_to(current_user))).all()
+    now, problems = utcnow(), []
+    for ticket in tickets:
+        try:
+            if form.assignee.data:
+                assignee = {"none": None, "me": current_user.id}.get(form.assignee.data)
+                assign(current_user, ticket, assignee if form.assignee.data in ("none", "me")
+                       else int(form.assignee.data), now)
+            if form.priority.data and ticket.priority.value != form.priority.data:
+                update_ticket(current_user, ticket, _changes(ticket, priority=Priority(form.priority.data)), now)
+            if form.status.data and ticket.status.value != form.status.data:
+                change_status(current_user, ticket, TicketStatus(form.status.data), now)
+        except DomainError as error:
+            problems.append(f"{ticket.reference}: {error.message}")
+    if problems:
+        db.session.rollback()
+        flash(_("Nothing was changed. %(problems)s", problems=" · ".join(problems)), "error")
+    else:
+        db.session.commit()
+        flash(_("%(count)d tickets updated.", count=len(tickets)), "success")
+    return redirect(back)
+
+
+def _changes(ticket: Ticket, **overrides) -> TicketChanges:
+    values = dict(subject=ticket.subject, status=ticket.status, priority=ticket.priority, category=ticket.category,
+                  council_id=ticket.council_id, instance_id=ticket.instance_id, assignee_id=ticket.assignee_id,
+                  requester_name=ticket.requester_name, requester_email=ticket.requester_email or "",
+                  requester_phone=ticket.requester_phone or "")
+    values.update(overrides)
+    return TicketChanges(**values)
+
+
+def _council_choices() -> list[tuple[int, str]]:
+    return list(db.session.execute(select(Council.id, Council.name).order_by(Council.name)).tuples())
+
+
+def _instance_choices(council_id: int | None = None) -> list[tuple[str, str]]:
+    statement = select(PlatformInstance).order_by(PlatformInstance.base_url)
+    if council_id:
+        statement = statement.where(PlatformInstance.council_id == council_id)
+    return [("", "—")] + [(str(item.id), f"{item.host} ({item.council.name})")
+                          for item in db.session.scalars(statement)]
+
+
+# --- the councils' list and new tickets --------------------------------------------------------------
+
+@bp.get("/tickets")
+@login_required
+def council_index():
+    if current_user.is_staff:
+        return redirect(url_for("tickets.index", **request.args))
+    statement = select(Ticket).where(Ticket.visible_to(current_user)).order_by(Ticket.updated_at.desc())
+    page = db.paginate(statement, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render_template("tickets/council_index.html", page=page)
+
+
+@bp.route("/tickets/new", methods=["GET", "POST"])
+@login_required
+def new():
+    form = StaffTicketForm() if current_user.is_staff else NewTicketForm()
+    if current_user.is_staff:
+        form.council_id.choices = [("", "—")] + [(str(id_), name) for id_, name in _council_choices()]
+        form.instance_id.choices = _instance_choices()
+        form.requester_contact_id.choices = [("", "—")] + [
+            (str(contact.id), f"{contact.name} ({contact.council.name})")
+            for contact in db.session.scalars(select(Contact).join(Council).order_by(Contact.name))]
+    else:
+        form.instance_id.choices = _instance_choices(current_user.council_id)
+    if form.validate_on_submit():
+        data = TicketData(subject=form.subject.data, body=form.body.data, channel=Channel.WEB,
+                          category=form.category.data, instance_id=form.instance_id.data,
+                          attachments=uploads(form.attachments))
+        if current_user.is_staff:
+            data.channel, data.priority = form.channel.data, form.priority.data
+            data.council_id, data.requester_contact_id = form.council_id.data, form.requester_contact_id.data
+            data.requester_name = form.requester_name.data or ""
+            data.requester_email = form.requester_email.data or ""
+            data.requester_phone = form.requester_phone.data or ""
+        try:
+            ticket = open_ticket(current_user, data, utcnow())
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Ticket %(reference)s opened.", reference=ticket.reference), "success")
+            return redirect(url_for("tickets.show", number=ticket.id))
+    return render_template("tickets/new.html", form=form), 422 if form.errors else 200
+
+
+# --- the ticket page --------------------------------------------------------------------------------
+
+@bp.get("/tickets/<int:number>")
+@login_required
+def show(number: int):
+    ticket = visible_ticket(number)
+    if current_user.is_staff:
+        mark_read(current_user, ticket, utcnow())
+        db.session.commit()
+    return _page(ticket)
+
+
+def _page(ticket: Ticket, status: int = 200, **forms):
+    """The ticket page; ``forms`` replace the blank forms (to show one that failed, with its errors)."""
+    messages = [message for message in ticket.messages
+                if current_user.is_staff or message.is_visible_to_council]
+    context = {"ticket": ticket, "messages": messages, "labels": LABELS}
+    if current_user.is_staff:
+        reply = forms.get("reply") or ReplyForm(prefix="reply")
+        replies = canned.active_replies()
+        reply.canned_reply_id.choices = [("", "—")] + [(str(item.id), item.title) for item in replies]
+        fields = forms.get("fields") or TicketFieldsForm(prefix="fields", obj=ticket, version=ticket.version,
+                                                         requester_email=ticket.requester_email or "",
+                                                         requester_phone=ticket.requester_phone or "")
+        fields.council_id.choices = [("", "—")] + [(str(id_), name) for id_, name in _council_choices()]
+        fields.instance_id.choices = _instance_choices()
+        fields.assignee_id.choices = [("", _("Nobody"))] + [(str(user.id), user.name) for user in staff_choices()]
+        call = forms.get("call") or call_form(CallLogForm, prefix="call", started_at=_local_now(),
+                                              category=ticket.category.value, direction=CallDirection.INBOUND.value)
+        context.update(reply=reply, note=forms.get("note") or NoteForm(prefix="note"), fields=fields, call=call,
+                       merge=forms.get("merge") or MergeForm(prefix="merge"),
+                       canned_texts={item.id: canned.render(item, ticket) for item in replies},
+                       trail=audit.trail(ticket), contacts=ticket.council.contacts if ticket.council else [])
+    else:
+        context.update(reply=forms.get("reply") or CouncilReplyForm(prefix="reply"),
+                       can_close=is_requester(current_user, ticket) and ticket.status is not TicketStatus.CLOSED)
+    return render_template("tickets/show.html", **context), status
+
+
+def _local_now():
+    from zoneinfo import ZoneInfo
+    return utcnow().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).replace(tzinfo=None, second=0,
+                                                                                   microsecond=0)
+
+
+def _done(ticket: Ticket, message: str, anchor: str = ""):
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("tickets.show", number=ticket.id) + anchor)
+
+
+@bp.post("/tickets/<int:number>/reply")
+@staff_required
+def reply(number: int):
+    ticket = visible_ticket(number)
+    form = ReplyForm(prefix="reply")
+    form.canned_reply_id.choices = [("", "—")] + [(str(item.id), item.title) for item in canned.active_replies()]
+    if form.validate_on_submit():
+        body = form.body.data or ""
+        if not body.strip() and form.canned_reply_id.data:
+            chosen = db.session.get(CannedReply, form.canned_reply_id.data)
+            body = canned.render(chosen, ticket) if chosen else ""
+        try:
+            add_message(current_user, ticket, MessageKind.REPLY, body, utcnow(), uploads(form.attachments),
+                        new_status=TicketStatus(form.then.data) if form.then.data else None)
+            mark_read(current_user, ticket, utcnow())
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            return _done(ticket, _("Reply added to %(reference)s.", reference=ticket.reference))
+    return _page(visible_ticket(number), 422, reply=form)
+
+
+@bp.post("/tickets/<int:number>/note")
+@staff_required
+def note(number: int):
+    ticket = visible_ticket(number)
+    form = NoteForm(prefix="note")
+    if form.validate_on_submit():
+        try:
+            add_message(current_user, ticket, MessageKind.NOTE, form.body.data, utcnow(), uploads(form.attachments))
+            mark_read(current_user, ticket, utcnow())
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            return _done(ticket, _("Internal note added."))
+    return _page(visible_ticket(number), 422, note=form)
+
+
+@bp.post("/tickets/<int:number>/message")
+@login_required
+def council_message(number: int):
+    ticket = visible_ticket(number)
+    form = CouncilReplyForm(prefix="reply")
+    if form.validate_on_submit():
+        try:
+            add_message(current_user, ticket, MessageKind.INBOUND, form.body.data, utcnow(),
+                        uploads(form.attachments))
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            return _done(ticket, _("Your message has been sent."))
+    return _page(visible_ticket(number), 422, reply=form)
+
+
+@bp.post("/tickets/<int:number>/close")
+@login_required
+def close(number: int):
+    ticket = visible_ticket(number)
+    try:
+        change_status(current_user, ticket, TicketStatus.CLOSED, utcnow())
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(url_for("tickets.show", number=number))
+    return _done(ticket, _("Ticket %(reference)s closed.", reference=ticket.reference))
+
+
+@bp.post("/tickets/<int:number>/fields")
+@staff_required
+def fields(number: int):
+    ticket = visible_ticket(number)
+    form = TicketFieldsForm(prefix="fields")
+    form.council_id.choices = [("", "—")] + [(str(id_), name) for id_, name in _council_choices()]
+    form.instance_id.choices = _instance_choices()
+    form.assignee_id.choices = [("", "—")] + [(str(user.id), user.name) for user in staff_choices()]
+    if form.validate_on_submit():
+        version = int(form.version.data) if (form.version.data or "").isdigit() else None
+        try:
+            update_ticket(current_user, ticket, TicketChanges(
+                subject=form.subject.data, status=form.status.data, priority=form.priority.data,
+                category=form.category.data, council_id=form.council_id.data, instance_id=form.instance_id.data,
+                assignee_id=form.assignee_id.data, requester_name=form.requester_name.data or "",
+                requester_email=form.requester_email.data or "", requester_phone=form.requester_phone.data or ""),
+                utcnow(), expected_version=version)
+            db.session.flush()
+        except (DomainError, StaleDataError) as error:
+            db.session.rollback()
+            show_error(form, error if isinstance(error, DomainError) else DomainError(
+                _("Someone changed this ticket at the same moment. Nothing was saved: try again.")))
+        else:
+            return _done(ticket, _("Ticket %(reference)s saved.", reference=ticket.reference))
+    return _page(visible_ticket(number), 409 if form.form_errors else 422, fields=form)
+
+
+@bp.post("/tickets/<int:number>/assign-to-me")
+@staff_required
+def take(number: int):
+    visible_ticket(number)
+    try:
+        ticket = assign_to_me(current_user, number, utcnow())
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(url_for("tickets.show", number=number))
+    return _done(ticket, _("Ticket %(reference)s is yours.", reference=ticket.reference))
+
+
+@bp.post("/tickets/<int:number>/merge")
+@staff_required
+def merge(number: int):
+    ticket = visible_ticket(number)
+    form = MergeForm(prefix="merge")
+    if form.validate_on_submit():
+        target_number = form.target.data.lstrip("#")
+        target = db.session.get(Ticket, int(target_number)) if target_number.isdigit() else None
+        if target is None:
+            show_error(form, DomainError(_("There is no ticket %(reference)s.", reference="#" + target_number),
+                                         "target"))
+        else:
+            try:
+                merge_tickets(current_user, ticket, target, utcnow())
+            except DomainError as error:
+                db.session.rollback()
+                show_error(form, error)
+            else:
+                db.session.commit()
+                flash(_("%(duplicate)s merged into %(target)s.", duplicate=ticket.reference,
+                        target=target.reference), "success")
+                return redirect(url_for("tickets.show", number=target.id))
+    return _page(visible_ticket(number), 422, merge=form)
+
+
+@bp.post("/messages/<int:message_id>/delete")
+@staff_required
+def remove_message(message_id: int):
+    message = db.first_or_404(select(Message).join(Ticket, Message.ticket_id == Ticket.id).where(
+        Message.id == message_id, Ticket.visible_to(current_user)))
+    delete_message(current_user, message, utcnow())
+    return _done(message.ticket, _("The message has been hidden. It is kept in the ticket's history."))
+
+
+@bp.post("/tickets/<int:number>/call")
+@staff_required
+def log_on_ticket(number: int):
+    ticket = visible_ticket(number)
+    form = call_form(CallLogForm, prefix="call")
+    if form.validate_on_submit():
+        try:
+            log_call(current_user, call_data(form), utcnow(), ticket=ticket)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Call logged on %(reference)s.", reference=ticket.reference), "success")
+            return redirect(url_for("tickets.show", number=ticket.id))
+    return _page(visible_ticket(number), 422, call=form)
+
+
+
+# --- attachments ------------------------------------------------------------------------------------
+
+@bp.get("/attachments/<int:attachment_id>/<path:filename>")
+@login_required
+def attachment(attachment_id: int, filename: str):
+    """Serve a file only to who may see its message; never as a page the browser would run."""
+    found = db.first_or_404(select(Attachment).join(Message).join(Ticket, Message.ticket_id == Ticket.id)
+                            .where(Attachment.id == attachment_id, Ticket.visible_to(current_user)))
+    if not current_user.is_staff and not found.message.is_visible_to_council:
+        abort(404)
+    inline = found.content_type in INLINE_TYPES
+    mimetype = found.content_type if inline or found.content_type in DOWNLOAD_TYPES else "application/octet-stream"
+    response = send_file(blob_store().path(found.sha256), mimetype=mimetype, as_attachment=not inline,
+                         download_name=found.filename, conditional=True, max_age=0)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

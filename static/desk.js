@@ -1,0 +1,47 @@
+/* Small progressive enhancements; every page works without them. */
+"use strict";
+
+/* A canned reply chosen in the reply form fills in the reply box. */
+document.querySelectorAll("select[data-canned-target]").forEach((select) => {
+  select.addEventListener("change", () => {
+    const option = select.selectedOptions[0];
+    const target = document.getElementById(select.dataset.cannedTarget);
+    if (option && option.dataset.text && target) {
+      target.value = option.dataset.text;
+      target.focus();
+    }
+  });
+});
+
+/* The call form suggests the caller's council and contact as the agent types the number or a name. */
+const callForm = document.querySelector("form[data-caller-lookup]");
+if (callForm) {
+  const number = callForm.querySelector("#caller_number");
+  const name = callForm.querySelector("#caller_name");
+  const council = callForm.querySelector("#council_id");
+  const contact = callForm.querySelector("#requester_contact_id");
+  const box = document.getElementById("caller-suggestions");
+  let timer = null;
+  const lookup = async () => {
+    const params = new URLSearchParams({ number: number.value, name: name.value });
+    const response = await fetch(`${callForm.dataset.callerLookup}?${params}`, { headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    const { suggestions } = await response.json();
+    box.replaceChildren(...suggestions.map((item) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "suggestion";
+      button.textContent = item.contact_name ? `${item.contact_name} · ${item.council_name}` : item.council_name;
+      button.addEventListener("click", () => {
+        council.value = String(item.council_id);
+        contact.value = item.contact_id ? String(item.contact_id) : "";
+        if (item.contact_name && !name.value) name.value = item.contact_name;
+        box.replaceChildren();
+      });
+      return button;
+    }));
+  };
+  const later = () => { clearTimeout(timer); timer = setTimeout(lookup, 250); };
+  number.addEventListener("input", later);
+  name.addEventListener("input", later);
+}
