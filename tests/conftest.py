@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
+from werkzeug.serving import make_server
 
 from helpdesk import create_app
 from helpdesk.extensions import db
@@ -139,3 +141,33 @@ def english(app):
     from flask_babel import force_locale
     with force_locale("en"):
         yield
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def browser():
+    """Debian's Chromium, headless, driven by Playwright (its own browser download is not used)."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("Debian's chromium is missing: .ci/run installs it")
+        pytest.skip("needs Debian's chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served on a free loopback port for the browser."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()

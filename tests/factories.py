@@ -7,10 +7,14 @@ from helpdesk.auth.models import Role, User
 from helpdesk.auth.services import create_user
 from helpdesk.councils.models import Contact, Council, CouncilKind
 from helpdesk.councils.services import ContactData, CouncilData, create_council, save_contact
+from helpdesk.core.models import utcnow
 from helpdesk.extensions import db
 from helpdesk.instances.models import PlatformInstance
 from helpdesk.instances.services import InstanceData, change_instance_status, create_instance
 from helpdesk.instances.states import InstanceStatus
+from helpdesk.tickets.models import Ticket
+from helpdesk.tickets.services import TicketData, open_ticket
+from helpdesk.tickets.states import Channel
 
 PASSWORD = "Correct-Horse-311"
 _numbers = itertools.count(1)
@@ -56,10 +60,7 @@ def user(role: Role = Role.AGENT, of: Council | None = None, email: str | None =
 
 
 def ticket(subject: str = "No puc entrar a l'administració", body: str = "Ens surt un error en entrar.",
-           of: Council | None = None, actor: User | None = None, **fields) -> "Ticket":
-    from helpdesk.core.models import utcnow
-    from helpdesk.tickets.services import TicketData, open_ticket
-    from helpdesk.tickets.states import Channel
+           of: Council | None = None, actor: User | None = None, **fields) -> Ticket:
     now = fields.pop("now", None) or utcnow()
     data = TicketData(subject=subject, body=body, channel=fields.pop("channel", Channel.EMAIL),
                       council_id=of.id if of else None, **fields)

@@ -1,41 +1,10 @@
 """End to end in a real headless Chromium (Debian's), against the app served on loopback."""
-import os
-import shutil
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
 from helpdesk.auth.models import Role
 from tests import factories
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def browser():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("Debian's chromium is missing: .ci/run installs it")
-        pytest.skip("needs Debian's chromium (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
 
 
 def test_an_agent_signs_in_switches_language_and_opens_a_council(app, live_server, browser, tmp_path):

@@ -1,4 +1,5 @@
 """The `helpdesk` console script, run as an operator would, in a subprocess."""
+import json
 import os
 import subprocess
 import sys
@@ -106,3 +107,15 @@ def test_councils_import_good_bad_and_again(run, app, tmp_path):
     assert f"{bad}:3: El codi INE ha de tenir de 5 a 10 xifres" in result.stderr
     assert "nothing was imported" in result.stderr
     assert sorted(db.session.scalars(select(Council.ine_code))) == ["08113", "08298"]
+
+
+def test_tickets_export_writes_json_and_csv_files(run, app, tmp_path):
+    run("demo")
+    output = tmp_path / "tickets.json"
+    result = run("tickets", "export", "--format", "json", "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    tickets = json.loads(output.read_text())["tickets"]
+    assert len(tickets) == 4 and all(ticket["messages"] for ticket in tickets)
+    result = run("tickets", "export", "--format", "csv")
+    assert result.stdout.splitlines()[0].startswith("number,subject,status")
+    assert len(result.stdout.splitlines()) == 5

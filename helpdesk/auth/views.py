@@ -30,7 +30,7 @@ bp = Blueprint("auth", __name__)
 describe_field("email", _l("E-mail"))
 describe_field("name", _l("Name"))
 describe_field("role", _l("Role"), ROLE_LABELS)
-describe_field("council_id", _l("Council"))
+describe_field("council_id", _l("Council"), resolve=lambda id_: getattr(db.session.get(Council, id_), "name", None))
 describe_field("language", _l("Language"), LANGUAGE_LABELS)
 describe_field("is_active", _l("Active"))
 

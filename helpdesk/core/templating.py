@@ -1,7 +1,7 @@
 """Template filters and globals shared by every domain."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from flask import Flask
 from flask_babel import format_datetime, get_locale
@@ -13,19 +13,30 @@ from helpdesk.core.validation import display_phone
 # How the audit trail names fields and their coded values; each domain adds its own with `describe_field`.
 FIELD_LABELS: dict[str, Any] = {}
 VALUE_LABELS: dict[str, Mapping[str, Any]] = {}
+VALUE_RESOLVERS: dict[str, Callable[[Any], str | None]] = {}
 ACTION_LABELS = {
     "created": _l("created the record"),
     "updated": _l("changed"),
     "status_changed": _l("changed the status"),
     "password_changed": _l("changed the password"),
+    "message_inbound": _l("wrote as the requester"),
+    "message_reply": _l("replied"),
+    "message_note": _l("added an internal note"),
+    "message_call": _l("logged a call"),
+    "message_deleted": _l("hid a message"),
+    "merged": _l("merged this ticket into another"),
+    "merged_from": _l("merged another ticket into this one"),
 }
 
 
-def describe_field(name: str, label: Any, values: Mapping[Any, Any] | None = None) -> None:
-    """Name a field (and its coded values) for the audit trail."""
+def describe_field(name: str, label: Any, values: Mapping[Any, Any] | None = None,
+                   resolve: Callable[[Any], str | None] | None = None) -> None:
+    """Name a field for the audit trail, with its coded values or a function naming the record an id points to."""
     FIELD_LABELS[name] = label
     if values:
         VALUE_LABELS[name] = {getattr(key, "value", key): text for key, text in values.items()}
+    if resolve:
+        VALUE_RESOLVERS[name] = resolve
 
 
 def audit_value(value: Any, field: str = "") -> str:
@@ -35,6 +46,8 @@ def audit_value(value: Any, field: str = "") -> str:
         return _("yes") if value else _("no")
     if isinstance(value, list):
         return ", ".join(audit_value(item, field) for item in value) or "—"
+    if field in VALUE_RESOLVERS:
+        return VALUE_RESOLVERS[field](value) or f"#{value}"
     labels = VALUE_LABELS.get(field, {})
     return str(labels.get(value, value))
 

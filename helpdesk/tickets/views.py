@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from helpdesk.auth.access import staff_required
+from helpdesk.auth.models import User
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError
 from helpdesk.core.forms import show_error
@@ -33,13 +34,15 @@ for _name, _label, _enum in (("status", _l("Status"), TicketStatus), ("priority"
                              ("category", _l("Category"), Category), ("channel", _l("Channel"), Channel)):
     describe_field(_name, _label, LABELS[_enum])
 describe_field("subject", _l("Subject"))
-describe_field("instance_id", _l("Platform"))
-describe_field("assignee_id", _l("Assignee"))
-describe_field("requester_contact_id", _l("Requester (contact)"))
+describe_field("instance_id", _l("Platform"), resolve=lambda id_: getattr(db.session.get(PlatformInstance, id_),
+                                                                          "host", None))
+describe_field("assignee_id", _l("Assignee"), resolve=lambda id_: getattr(db.session.get(User, id_), "name", None))
+describe_field("requester_contact_id", _l("Requester (contact)"),
+               resolve=lambda id_: getattr(db.session.get(Contact, id_), "name", None))
 describe_field("requester_name", _l("Requester's name"))
 describe_field("requester_email", _l("Requester's e-mail"))
 describe_field("requester_phone", _l("Requester's phone"))
-describe_field("message_id", _l("Message"))
+describe_field("message_id", _l("Message"), resolve=lambda id_: f"#{id_}")
 describe_field("merged_into_id", _l("Merged into"))
 describe_field("merged_from_id", _l("Merged from"))
 describe_field("reason", _l("Reason"), {"requester_replied": _l("the requester replied"),
@@ -136,11 +139,13 @@ def _council_choices() -> list[tuple[int, str]]:
 
 
 def _instance_choices(council_id: int | None = None) -> list[tuple[str, str]]:
-    statement = select(PlatformInstance).order_by(PlatformInstance.base_url)
+    """Instances to pick from: a council's own, or all of them (labelled with their council)."""
+    statement = (select(PlatformInstance.id, PlatformInstance.base_url, Council.name).join(Council)
+                 .order_by(PlatformInstance.base_url))
     if council_id:
         statement = statement.where(PlatformInstance.council_id == council_id)
-    return [("", "—")] + [(str(item.id), f"{item.host} ({item.council.name})")
-                          for item in db.session.scalars(statement)]
+    return [("", "—")] + [(str(id_), f"{url.removeprefix('https://')} ({name})")
+                          for id_, url, name in db.session.execute(statement)]
 
 
 # --- the councils' list and new tickets --------------------------------------------------------------
@@ -214,7 +219,7 @@ def _page(ticket: Ticket, status: int = 200, **forms):
                                                          requester_email=ticket.requester_email or "",
                                                          requester_phone=ticket.requester_phone or "")
         fields.council_id.choices = [("", "—")] + [(str(id_), name) for id_, name in _council_choices()]
-        fields.instance_id.choices = _instance_choices()
+        fields.instance_id.choices = _instance_choices(ticket.council_id)
         fields.assignee_id.choices = [("", _("Nobody"))] + [(str(user.id), user.name) for user in staff_choices()]
         call = forms.get("call") or call_form(CallLogForm, prefix="call", started_at=_local_now(),
                                               category=ticket.category.value, direction=CallDirection.INBOUND.value)
