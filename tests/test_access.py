@@ -13,6 +13,7 @@ def world(app):
         "vic": vic.id, "manresa": manresa.id,
         "vic_contact": factories.contact(vic).id, "manresa_contact": factories.contact(manresa).id,
         "vic_instance": factories.instance(vic).id, "manresa_instance": factories.instance(manresa).id,
+        "vic_ticket": factories.ticket(of=vic).id, "manresa_ticket": factories.ticket(of=manresa).id,
         "users": {role: factories.user(role, of=vic if role is Role.COUNCIL_USER else None).email for role in Role},
     }
 
@@ -31,6 +32,14 @@ PAGES = {
     "vic instance": "/instances/{vic_instance}",
     "edit vic instance": "/instances/{vic_instance}/edit",
     "manresa instance": "/instances/{manresa_instance}",
+    "inbox": "/inbox",
+    "tickets": "/tickets",
+    "new ticket": "/tickets/new",
+    "vic ticket": "/tickets/{vic_ticket}",
+    "manresa ticket": "/tickets/{manresa_ticket}",
+    "calls": "/calls",
+    "log a call": "/calls/new",
+    "canned replies": "/admin/canned-replies/",
     "users": "/admin/users",
     "new user": "/admin/users/new",
     "account": "/account",
@@ -49,6 +58,12 @@ EXPECTED = {  # page: {role: status}; roles not named get 200
     "new instance": {G: 403, C: 403, O: 403, U: 403},
     "edit vic instance": {G: 403, C: 403, O: 403, U: 403},
     "manresa instance": {U: 404},
+    "inbox": {U: 403},
+    "tickets": {A: 302, G: 302, T: 302, C: 302, O: 302},  # staff are sent to the inbox
+    "manresa ticket": {U: 404},
+    "calls": {U: 403},
+    "log a call": {U: 403},
+    "canned replies": {G: 403, T: 403, C: 403, O: 403, U: 403},
     "users": {G: 403, T: 403, C: 403, O: 403, U: 403},
     "new user": {G: 403, T: 403, C: 403, O: 403, U: 403},
 }
