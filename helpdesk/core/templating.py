@@ -4,10 +4,12 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from flask import Flask
+from markupsafe import Markup
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from helpdesk.core.html import sanitize_html
 from helpdesk.core.validation import display_phone
 
 # How the audit trail names fields and their coded values; each domain adds its own with `describe_field`.
@@ -67,8 +69,9 @@ def register(app: Flask) -> None:
         audit_action=lambda action: str(ACTION_LABELS.get(action, action)),
         field_label=lambda name: str(FIELD_LABELS.get(name, name.replace("_", " "))),
         phone=display_phone,
+        sanitized=lambda html: Markup(sanitize_html(html)),
         filesize=filesize,
-        reject_page=lambda args: {key: value for key, value in args.items() if key != "page"},
+        reject_page=lambda args: {key: value for key, value in args.to_dict(flat=False).items() if key != "page"},
     )
 
     @app.context_processor

@@ -59,3 +59,10 @@ def display_phone(number: str) -> str:
 def split_list(raw: str) -> list[str]:
     """Items typed one per line or separated by commas, semicolons or spaces."""
     return [item for item in re.split(r"[\s,;]+", raw or "") if item]
+
+
+def whole_number(text: str | None, prefix: str = "") -> int | None:
+    """``text`` as a non-negative whole number written in ASCII digits (after an optional prefix such as
+    "#"), or None: "²".isdigit() is True, but it is no number anyone typed."""
+    value = (text or "").strip().removeprefix(prefix).strip()
+    return int(value) if re.fullmatch(r"[0-9]{1,18}", value) else None

@@ -12,7 +12,7 @@ from helpdesk.auth.access import staff_required
 from helpdesk.core.errors import DomainError
 from helpdesk.core.forms import show_error
 from helpdesk.core.models import utcnow
-from helpdesk.core.validation import display_phone
+from helpdesk.core.validation import display_phone, whole_number
 from helpdesk.councils.models import Contact, Council
 from helpdesk.councils.services import suggest_callers
 from helpdesk.extensions import db
@@ -32,7 +32,7 @@ def index():
                  .where(Ticket.visible_to(current_user)).order_by(Call.started_at.desc()))
     if query:
         pattern = f"%{query.lower()}%"
-        digits = "".join(char for char in query if char.isdigit())
+        digits = "".join(char for char in query if char in "0123456789")
         conditions = [func.lower(Call.caller_name).like(pattern), func.lower(Call.summary).like(pattern)]
         if len(digits) >= 3:
             conditions.append(Call.caller_number.like(f"%{digits}%"))
@@ -69,13 +69,15 @@ def new():
     form = call_form(started_at=now_local, caller_number=request.args.get("number", ""))
     if form.validate_on_submit():
         ticket, new_ticket = None, None
-        number = (form.ticket_number.data or "").lstrip("#")
+        typed = (form.ticket_number.data or "").strip()
+        number = whole_number(typed, "#")
         try:
-            if number:
+            if typed:
                 ticket = db.session.scalar(select(Ticket).where(
-                    Ticket.id == int(number), Ticket.visible_to(current_user))) if number.isdigit() else None
+                    Ticket.id == number, Ticket.visible_to(current_user))) if number is not None else None
                 if ticket is None:
-                    raise DomainError(_("There is no ticket %(reference)s.", reference="#" + number), "ticket_number")
+                    raise DomainError(_("There is no ticket %(reference)s.", reference="#" + typed.lstrip("#")),
+                                      "ticket_number")
             else:
                 council_id, contact_id = form.council_id.data, form.requester_contact_id.data
                 if council_id is None and contact_id is None:

@@ -120,7 +120,7 @@ class MergeForm(FlaskForm):
 
 class BulkForm(FlaskForm):
     tickets = SelectMultipleField(_l("Tickets"), coerce=int, validate_choice=False)
-    assignee = SelectField(_l("Assign to"), validators=[Optional()], validate_choice=False)
+    assignee = SelectField(_l("Assign to"), validators=[Optional()])
     status = SelectField(_l("Status"), choices=[("", "—")] + choices(TicketStatus), validators=[Optional()])
     priority = SelectField(_l("Priority"), choices=[("", "—")] + choices(Priority), validators=[Optional()])
 

@@ -5,10 +5,11 @@ from dataclasses import dataclass, replace
 from typing import Mapping
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, String, case, false, select, type_coerce
+from sqlalchemy import Select, String, case, false, or_, select, type_coerce
 
 from helpdesk.auth.models import User
 from helpdesk.core import search
+from helpdesk.core.validation import whole_number
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Ticket, TicketRead
 from helpdesk.tickets.states import ACTIVE_STATUSES, Category, Channel, Priority, TicketStatus
@@ -19,6 +20,7 @@ VIEWS = {
     "waiting": _l("Waiting on council"),
     "open": _l("All open"),
     "recent": _l("Recently updated"),
+    "all": _l("All"),
 }
 SORTS = {
     "-updated": _l("Last update, newest first"),
@@ -55,32 +57,33 @@ class InboxQuery:
             return tuple(known[value] for value in values if value in known)
 
         def number(name):
-            value = args.get(name, "")
-            return int(value) if str(value).isdigit() else None
+            return whole_number(args.get(name))
 
         view = args.get("view", "open")
         sort = args.get("sort", "")
         text = (args.get("q") or "").strip()[:200]
         assignee = args.get("assignee", "")
-        return cls(view=view if view in VIEWS or view == "all" else "open",
+        return cls(view=view if view in VIEWS else "open",
                    statuses=many("status", TicketStatus), priorities=many("priority", Priority),
                    categories=many("category", Category), channels=many("channel", Channel),
                    council_id=number("council"), instance_id=number("instance"),
-                   assignee=assignee if assignee in ("me", "none") or assignee.isdigit() else "",
+                   assignee=assignee if assignee in ("me", "none") or whole_number(assignee) else "",
                    text=text, sort=sort if sort in SORTS else ("relevance" if text else "-updated"))
 
 
 def statement(query: InboxQuery, user: User) -> Select:
     """The tickets of ``query`` that ``user`` may see, sorted."""
     statement = select(Ticket).where(Ticket.visible_to(user))
+    # A search or a status filter looks beyond the view's statuses: "#123" finds a closed ticket too.
+    by_status = not (query.text or query.statuses)
     if query.view == "unassigned":
-        statement = statement.where(Ticket.assignee_id.is_(None), Ticket.status.in_(ACTIVE_STATUSES))
+        statement = statement.where(Ticket.assignee_id.is_(None))
     elif query.view == "mine":
-        statement = statement.where(Ticket.assignee_id == user.id, Ticket.status.in_(ACTIVE_STATUSES))
-    elif query.view == "waiting":
-        statement = statement.where(Ticket.status == TicketStatus.PENDING)
-    elif query.view == "open":
+        statement = statement.where(Ticket.assignee_id == user.id)
+    if by_status and query.view in ("unassigned", "mine", "open"):
         statement = statement.where(Ticket.status.in_(ACTIVE_STATUSES))
+    elif by_status and query.view == "waiting":
+        statement = statement.where(Ticket.status == TicketStatus.PENDING)
     if query.statuses:
         statement = statement.where(Ticket.status.in_(query.statuses))
     if query.priorities:
@@ -100,9 +103,14 @@ def statement(query: InboxQuery, user: User) -> Select:
     elif query.assignee:
         statement = statement.where(Ticket.assignee_id == int(query.assignee))
     matches = search.matches(db.session, "ticket", query.text) if query.text else None
-    if query.text and query.text.lstrip("#").isdigit():
-        matches = None  # "#123" or "123" finds that ticket
-        statement = statement.where(Ticket.id == int(query.text.lstrip("#")))
+    number = whole_number(query.text, "#")
+    if query.text.startswith("#") and number is not None:
+        matches = None  # "#123" is that ticket
+        statement = statement.where(Ticket.id == number)
+    elif number is not None and matches is not None:
+        # Bare digits: that ticket, or tickets mentioning them (a phone number, an INE code).
+        statement = statement.where(or_(Ticket.id == number, Ticket.id.in_(select(matches.c.object_id))))
+        matches = None
     elif matches is not None:
         statement = statement.join(matches, matches.c.object_id == Ticket.id)
     elif query.text:
@@ -112,8 +120,8 @@ def statement(query: InboxQuery, user: User) -> Select:
         "updated": [Ticket.updated_at.asc(), Ticket.id.asc()],
         "-created": [Ticket.id.desc()],
         "created": [Ticket.id.asc()],
-        "-priority": [PRIORITY_ORDER.desc(), Ticket.updated_at.desc()],
-        "relevance": [matches.c.rank.asc(), Ticket.updated_at.desc()] if matches is not None
+        "-priority": [PRIORITY_ORDER.desc(), Ticket.updated_at.desc(), Ticket.id.desc()],
+        "relevance": [matches.c.rank.asc(), Ticket.updated_at.desc(), Ticket.id.desc()] if matches is not None
         else [Ticket.updated_at.desc(), Ticket.id.desc()],
     }[query.sort]
     return statement.order_by(*order)

@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from helpdesk.auth.models import Role, User
 from helpdesk.core import audit, search
@@ -210,7 +211,8 @@ def add_message(actor: User, ticket: Ticket, kind: MessageKind, body: str, now: 
     db.session.add(message)
     _store_attachments(message, attachments)
     ticket.activity_at = now
-    ticket.updated_at = now
+    if kind is not MessageKind.NOTE:
+        ticket.updated_at = now  # councils see when their ticket last moved; internal notes are not news to them
     if kind is MessageKind.REPLY:
         if ticket.first_response_at is None:
             ticket.first_response_at = now
@@ -251,11 +253,15 @@ def log_call(actor: User, data: CallData, now: datetime, *, ticket: Ticket | Non
         message = Message(ticket=ticket, kind=MessageKind.CALL, body_text=summary, created_at=now,
                           author_id=actor.id, from_name=data.caller_name.strip()[:200], from_address=number)
         db.session.add(message)
-        ticket.activity_at = ticket.updated_at = now
+        ticket.activity_at = now
         if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED) and data.direction is CallDirection.INBOUND:
             change_status(actor, ticket, TicketStatus.OPEN, now, reason="requester_called")
-    if data.direction is CallDirection.OUTBOUND and ticket.first_response_at is None:
-        ticket.first_response_at = now  # calling the council back is a response
+    if data.direction is CallDirection.OUTBOUND:
+        # Calling the council back is a response, made when the call started.
+        if ticket.first_response_at is None or data.started_at < ticket.first_response_at:
+            ticket.first_response_at = data.started_at
+        if ticket.status is TicketStatus.NEW:
+            change_status(actor, ticket, TicketStatus.OPEN, now)
     call = Call(message=message, direction=data.direction, caller_number=number,
                 caller_name=data.caller_name.strip()[:200], started_at=data.started_at,
                 duration_seconds=data.duration_seconds, summary=summary, logged_by_id=actor.id)
@@ -331,6 +337,8 @@ def update_ticket(actor: User, ticket: Ticket, changes: TicketChanges, now: date
     require_staff(actor)
     check_version(ticket, expected_version)
     subject = _clean_subject(changes.subject)
+    if changes.council_id != ticket.council_id and changes.instance_id == ticket.instance_id:
+        changes.instance_id = None  # the old council's platform does not follow the ticket to another council
     council, instance, _ = _resolve_links(TicketData(subject=subject, body="-", channel=ticket.channel,
                                                      council_id=changes.council_id, instance_id=changes.instance_id),
                                           guess_instance=False)
@@ -346,6 +354,7 @@ def update_ticket(actor: User, ticket: Ticket, changes: TicketChanges, now: date
     ticket.requester_phone = (normalise_phone(changes.requester_phone, "requester_phone")
                               if changes.requester_phone.strip() else None)
     ticket.assignee = assignee
+    db.session.flush()  # the *_id columns follow the relationships only once flushed
     after = audit.snapshot(ticket, Ticket.AUDITED)
     changed = audit.diff(before, after)
     if changed:
@@ -388,7 +397,8 @@ def assign_to_me(actor: User, ticket_id: int, now: datetime) -> Ticket:
     applies while nobody is assigned, and the database decides who came first."""
     require_staff(actor)
     result = db.session.execute(
-        update(Ticket).where(Ticket.id == ticket_id, Ticket.assignee_id.is_(None))
+        update(Ticket).where(Ticket.id == ticket_id, Ticket.assignee_id.is_(None),
+                             Ticket.status != TicketStatus.CLOSED)
         .values(assignee_id=actor.id, updated_at=now, version=Ticket.version + 1)
         .execution_options(synchronize_session=False))
     ticket = db.session.get(Ticket, ticket_id, populate_existing=True)
@@ -397,6 +407,8 @@ def assign_to_me(actor: User, ticket_id: int, now: datetime) -> Ticket:
     if result.rowcount == 0:
         if ticket.assignee_id == actor.id:
             return ticket
+        if ticket.status is TicketStatus.CLOSED:
+            raise DomainError(_l("Ticket %(reference)s is closed.", reference=ticket.reference))
         raise DomainError(_l("Ticket %(reference)s is already assigned to %(name)s.", reference=ticket.reference,
                              name=ticket.assignee.name if ticket.assignee else "—"), "assignee_id")
     audit.record(actor, "updated", ticket, {"assignee_id": {"before": None, "after": actor.id}})
@@ -415,11 +427,16 @@ def merge_tickets(actor: User, duplicate: Ticket, target: Ticket, now: datetime)
                              reference=target.reference), "target")
     if duplicate.status is TicketStatus.CLOSED:
         raise DomainError(_l("Ticket %(reference)s is already closed.", reference=duplicate.reference), "target")
+    if duplicate.council_id and target.council_id and duplicate.council_id != target.council_id:
+        raise DomainError(_l("Ticket %(reference)s belongs to another council: its messages cannot move there.",
+                             reference=target.reference), "target")
     moved = list(duplicate.messages)
     for message in moved:
         message.ticket = target
-    target.activity_at = max(target.activity_at, duplicate.activity_at)
-    target.updated_at = now
+    target.activity_at = target.updated_at = now
+    if duplicate.first_response_at and (target.first_response_at is None
+                                        or duplicate.first_response_at < target.first_response_at):
+        target.first_response_at = duplicate.first_response_at
     duplicate.merged_into = target
     before = duplicate.status
     duplicate.status, duplicate.closed_at, duplicate.updated_at = TicketStatus.CLOSED, now, now
@@ -443,12 +460,16 @@ def delete_message(actor: User, message: Message, now: datetime) -> None:
 
 
 def mark_read(user: User, ticket: Ticket, now: datetime) -> None:
-    read = db.session.scalar(select(TicketRead).where(TicketRead.user_id == user.id,
-                                                      TicketRead.ticket_id == ticket.id))
-    if read is None:
-        db.session.add(TicketRead(user_id=user.id, ticket_id=ticket.id, read_at=now))
-    else:
-        read.read_at = now
+    """Remember that ``user`` has seen the ticket as it is now (two tabs at once record it once)."""
+    updated = db.session.execute(update(TicketRead).where(TicketRead.user_id == user.id,
+                                                          TicketRead.ticket_id == ticket.id)
+                                 .values(read_at=now).execution_options(synchronize_session=False))
+    if updated.rowcount == 0:
+        try:
+            with db.session.begin_nested():
+                db.session.add(TicketRead(user_id=user.id, ticket_id=ticket.id, read_at=now))
+        except IntegrityError:
+            pass  # the other tab was first; its time is as good as ours
 
 
 def reindex(ticket: Ticket) -> None:

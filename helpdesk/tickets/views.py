@@ -15,6 +15,8 @@ from helpdesk.core.errors import DomainError
 from helpdesk.core.forms import show_error
 from helpdesk.core.models import utcnow
 from helpdesk.core.templating import describe_field
+from helpdesk.core.validation import whole_number
+from helpdesk.core.views import safe_next
 from helpdesk.councils.models import Contact, Council
 from helpdesk.extensions import db
 from helpdesk.instances.models import PlatformInstance
@@ -94,8 +96,11 @@ def _bulk_form() -> BulkForm:
 @staff_required
 def bulk():
     form = _bulk_form()
-    back = request.form.get("next") or url_for("tickets.index")
-    if not form.validate_on_submit() or not form.tickets.data:
+    back = safe_next(request.form.get("next") or url_for("tickets.index"))
+    if not form.validate_on_submit():
+        flash(_("The change could not be read: reload the page and try again."), "error")
+        return redirect(back)
+    if not form.tickets.data:
         flash(_("Tick at least one ticket."), "error")
         return redirect(back)
     if not (form.assignee.data or form.status.data or form.priority.data):
@@ -107,15 +112,20 @@ def bulk():
     for ticket in tickets:
         try:
             if form.assignee.data:
-                assignee = {"none": None, "me": current_user.id}.get(form.assignee.data)
-                assign(current_user, ticket, assignee if form.assignee.data in ("none", "me")
-                       else int(form.assignee.data), now)
+                assignee = {"none": None, "me": current_user.id}.get(form.assignee.data,
+                                                                      whole_number(form.assignee.data))
+                assign(current_user, ticket, assignee, now)
             if form.priority.data and ticket.priority.value != form.priority.data:
                 update_ticket(current_user, ticket, _changes(ticket, priority=Priority(form.priority.data)), now)
             if form.status.data and ticket.status.value != form.status.data:
                 change_status(current_user, ticket, TicketStatus(form.status.data), now)
         except DomainError as error:
             problems.append(f"{ticket.reference}: {error.message}")
+    if not problems:
+        try:
+            db.session.flush()
+        except StaleDataError:
+            problems.append(_("someone changed one of these tickets at the same moment"))
     if problems:
         db.session.rollback()
         flash(_("Nothing was changed. %(problems)s", problems=" · ".join(problems)), "error")
@@ -239,80 +249,98 @@ def _local_now():
                                                                                    microsecond=0)
 
 
-def _done(ticket: Ticket, message: str, anchor: str = ""):
-    db.session.commit()
-    flash(message, "success")
-    return redirect(url_for("tickets.show", number=ticket.id) + anchor)
+def _act(number: int, form, action, message: str, then: str | None = None):
+    """Run ``action(ticket)`` and commit, then go back to the ticket (or ``then``). A concurrent change of
+    the ticket is retried once with the ticket as it is now (adding a message never conflicts); a
+    refusal is put on ``form`` and None returned, for the caller to show the page again."""
+    for _attempt in range(2):
+        ticket = visible_ticket(number)
+        try:
+            action(ticket)
+            db.session.commit()
+        except StaleDataError:
+            db.session.rollback()
+            continue
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+            return None
+        flash(message, "success")
+        return redirect(then or url_for("tickets.show", number=number))
+    show_error(form, DomainError(_("Someone changed this ticket at the same moment. Nothing was saved: try again.")))
+    return None
 
 
 @bp.post("/tickets/<int:number>/reply")
 @staff_required
 def reply(number: int):
-    ticket = visible_ticket(number)
+    visible_ticket(number)
     form = ReplyForm(prefix="reply")
     form.canned_reply_id.choices = [("", "—")] + [(str(item.id), item.title) for item in canned.active_replies()]
     if form.validate_on_submit():
-        body = form.body.data or ""
-        if not body.strip() and form.canned_reply_id.data:
-            chosen = db.session.get(CannedReply, form.canned_reply_id.data)
-            body = canned.render(chosen, ticket) if chosen else ""
-        try:
-            add_message(current_user, ticket, MessageKind.REPLY, body, utcnow(), uploads(form.attachments),
+        files = uploads(form.attachments)
+
+        def send(ticket: Ticket) -> None:
+            body = form.body.data or ""
+            if not body.strip() and form.canned_reply_id.data:
+                chosen = db.session.get(CannedReply, form.canned_reply_id.data)
+                body = canned.render(chosen, ticket) if chosen else ""
+            add_message(current_user, ticket, MessageKind.REPLY, body, utcnow(), files,
                         new_status=TicketStatus(form.then.data) if form.then.data else None)
             mark_read(current_user, ticket, utcnow())
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            return _done(ticket, _("Reply added to %(reference)s.", reference=ticket.reference))
+
+        done = _act(number, form, send, _("Reply added to %(reference)s.", reference=f"#{number}"))
+        if done:
+            return done
     return _page(visible_ticket(number), 422, reply=form)
 
 
 @bp.post("/tickets/<int:number>/note")
 @staff_required
 def note(number: int):
-    ticket = visible_ticket(number)
+    visible_ticket(number)
     form = NoteForm(prefix="note")
     if form.validate_on_submit():
-        try:
-            add_message(current_user, ticket, MessageKind.NOTE, form.body.data, utcnow(), uploads(form.attachments))
+        files = uploads(form.attachments)
+
+        def write(ticket: Ticket) -> None:
+            add_message(current_user, ticket, MessageKind.NOTE, form.body.data, utcnow(), files)
             mark_read(current_user, ticket, utcnow())
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            return _done(ticket, _("Internal note added."))
+
+        done = _act(number, form, write, _("Internal note added."))
+        if done:
+            return done
     return _page(visible_ticket(number), 422, note=form)
 
 
 @bp.post("/tickets/<int:number>/message")
 @login_required
 def council_message(number: int):
-    ticket = visible_ticket(number)
+    if current_user.is_staff:
+        abort(403)  # staff reply with the reply form
+    visible_ticket(number)
     form = CouncilReplyForm(prefix="reply")
     if form.validate_on_submit():
-        try:
-            add_message(current_user, ticket, MessageKind.INBOUND, form.body.data, utcnow(),
-                        uploads(form.attachments))
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            return _done(ticket, _("Your message has been sent."))
+        files = uploads(form.attachments)
+        done = _act(number, form, lambda ticket: add_message(current_user, ticket, MessageKind.INBOUND,
+                                                             form.body.data, utcnow(), files),
+                    _("Your message has been sent."))
+        if done:
+            return done
     return _page(visible_ticket(number), 422, reply=form)
 
 
 @bp.post("/tickets/<int:number>/close")
 @login_required
 def close(number: int):
-    ticket = visible_ticket(number)
-    try:
-        change_status(current_user, ticket, TicketStatus.CLOSED, utcnow())
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-        return redirect(url_for("tickets.show", number=number))
-    return _done(ticket, _("Ticket %(reference)s closed.", reference=ticket.reference))
+    visible_ticket(number)
+    form = CouncilReplyForm(prefix="reply")
+    done = _act(number, form, lambda ticket: change_status(current_user, ticket, TicketStatus.CLOSED, utcnow()),
+                _("Ticket %(reference)s closed.", reference=f"#{number}"))
+    if done:
+        return done
+    flash(" ".join(form.form_errors), "error")
+    return redirect(url_for("tickets.show", number=number))
 
 
 @bp.post("/tickets/<int:number>/fields")
@@ -324,7 +352,7 @@ def fields(number: int):
     form.instance_id.choices = _instance_choices()
     form.assignee_id.choices = [("", "—")] + [(str(user.id), user.name) for user in staff_choices()]
     if form.validate_on_submit():
-        version = int(form.version.data) if (form.version.data or "").isdigit() else None
+        version = whole_number(form.version.data)
         try:
             update_ticket(current_user, ticket, TicketChanges(
                 subject=form.subject.data, status=form.status.data, priority=form.priority.data,
@@ -337,8 +365,12 @@ def fields(number: int):
             db.session.rollback()
             show_error(form, error if isinstance(error, DomainError) else DomainError(
                 _("Someone changed this ticket at the same moment. Nothing was saved: try again.")))
+            # What this agent typed stays on the form; saving it again now overwrites knowingly.
+            form.version.data = str(visible_ticket(number).version)
         else:
-            return _done(ticket, _("Ticket %(reference)s saved.", reference=ticket.reference))
+            db.session.commit()
+            flash(_("Ticket %(reference)s saved.", reference=ticket.reference), "success")
+            return redirect(url_for("tickets.show", number=number))
     return _page(visible_ticket(number), 409 if form.form_errors else 422, fields=form)
 
 
@@ -346,13 +378,13 @@ def fields(number: int):
 @staff_required
 def take(number: int):
     visible_ticket(number)
-    try:
-        ticket = assign_to_me(current_user, number, utcnow())
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error.message), "error")
-        return redirect(url_for("tickets.show", number=number))
-    return _done(ticket, _("Ticket %(reference)s is yours.", reference=ticket.reference))
+    form = MergeForm(prefix="take")  # only carries a refusal's message
+    done = _act(number, form, lambda ticket: assign_to_me(current_user, ticket.id, utcnow()),
+                _("Ticket %(reference)s is yours.", reference=f"#{number}"))
+    if done:
+        return done
+    flash(" ".join(form.form_errors), "error")
+    return redirect(url_for("tickets.show", number=number))
 
 
 @bp.post("/tickets/<int:number>/merge")
@@ -361,17 +393,19 @@ def merge(number: int):
     ticket = visible_ticket(number)
     form = MergeForm(prefix="merge")
     if form.validate_on_submit():
-        target_number = form.target.data.lstrip("#")
-        target = db.session.get(Ticket, int(target_number)) if target_number.isdigit() else None
+        target_number = whole_number(form.target.data, "#")
+        target = db.session.scalar(select(Ticket).where(Ticket.id == target_number, Ticket.visible_to(
+            current_user))) if target_number is not None else None
         if target is None:
-            show_error(form, DomainError(_("There is no ticket %(reference)s.", reference="#" + target_number),
-                                         "target"))
+            show_error(form, DomainError(_("There is no ticket %(reference)s.",
+                                           reference="#" + form.target.data.lstrip("#")), "target"))
         else:
             try:
                 merge_tickets(current_user, ticket, target, utcnow())
-            except DomainError as error:
+            except (DomainError, StaleDataError) as error:
                 db.session.rollback()
-                show_error(form, error)
+                show_error(form, error if isinstance(error, DomainError) else DomainError(
+                    _("Someone changed this ticket at the same moment. Nothing was saved: try again.")))
             else:
                 db.session.commit()
                 flash(_("%(duplicate)s merged into %(target)s.", duplicate=ticket.reference,
@@ -386,26 +420,25 @@ def remove_message(message_id: int):
     message = db.first_or_404(select(Message).join(Ticket, Message.ticket_id == Ticket.id).where(
         Message.id == message_id, Ticket.visible_to(current_user)))
     delete_message(current_user, message, utcnow())
-    return _done(message.ticket, _("The message has been hidden. It is kept in the ticket's history."))
+    db.session.commit()
+    flash(_("The message has been hidden. It is kept in the ticket's history."), "success")
+    return redirect(url_for("tickets.show", number=message.ticket_id))
 
 
 @bp.post("/tickets/<int:number>/call")
 @staff_required
 def log_on_ticket(number: int):
-    ticket = visible_ticket(number)
+    visible_ticket(number)
     form = call_form(CallLogForm, prefix="call")
     if form.validate_on_submit():
-        try:
+        def log(ticket: Ticket) -> None:
             log_call(current_user, call_data(form), utcnow(), ticket=ticket)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Call logged on %(reference)s.", reference=ticket.reference), "success")
-            return redirect(url_for("tickets.show", number=ticket.id))
-    return _page(visible_ticket(number), 422, call=form)
+            mark_read(current_user, ticket, utcnow())
 
+        done = _act(number, form, log, _("Call logged on %(reference)s.", reference=f"#{number}"))
+        if done:
+            return done
+    return _page(visible_ticket(number), 422, call=form)
 
 
 # --- attachments ------------------------------------------------------------------------------------

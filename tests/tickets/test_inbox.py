@@ -105,3 +105,18 @@ def test_unread_markers(desk):
     unread = inbox.unread_ids(agent, page)
     assert tickets["accions"].id not in unread
     assert tickets["accents"].id in unread  # the requester wrote after the agent last looked
+
+
+def test_a_search_or_status_filter_looks_beyond_the_views_statuses(desk):
+    agent, _, tickets = desk
+    resolved = tickets["accents"]
+    assert found(agent, view="open", q=f"#{resolved.id}") == ["Problema amb accións"]
+    assert found(agent, view="open", status="resolved") == ["Problema amb accións"]
+    assert found(agent, view="open", q=str(resolved.id)) == ["Problema amb accións"]  # bare digits too
+
+
+def test_odd_numbers_in_the_url_are_ignored_not_errors(desk, client):
+    agent, _, _ = desk
+    query = inbox.InboxQuery.from_args(MultiDict({"council": "²", "assignee": "³", "q": "²"}))
+    assert query.council_id is None and query.assignee == ""
+    assert list(db.session.scalars(inbox.statement(query, agent))) == []

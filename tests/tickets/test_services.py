@@ -198,3 +198,41 @@ def test_deleting_a_message_is_an_audited_soft_delete(vic):
     assert db.session.get(Message, message.id).body_text == "password: 1234"  # kept
     assert message.is_deleted and not message.is_visible_to_council
     assert trail(ticket)[0].action == "message_deleted"
+
+
+def test_tickets_of_different_councils_cannot_be_merged(vic):
+    agent = factories.user(Role.AGENT)
+    ours = factories.ticket("Logotip", "a", of=vic)
+    theirs = factories.ticket("Logotip", "b", of=factories.council(name="Ajuntament de Manresa"))
+    with pytest.raises(DomainError, match="belongs to another council"):
+        merge_tickets(agent, theirs, ours, NOW)
+    assert [message.body_text for message in ours.messages] == ["a"]
+
+
+def test_changing_council_and_assignee_is_audited_and_drops_the_old_councils_platform(vic):
+    agent = factories.user(Role.AGENT)
+    manresa = factories.council(name="Ajuntament de Manresa")
+    ticket = factories.ticket(of=vic)
+    assert ticket.instance is not None
+    assert update_ticket(agent, ticket, changes(ticket, council_id=manresa.id, assignee_id=agent.id), NOW)
+    assert ticket.council_id == manresa.id and ticket.instance_id is None
+    event = trail(ticket)[0]
+    assert set(event.changes) == {"council_id", "instance_id", "assignee_id"}
+    assert event.changes["council_id"] == {"before": vic.id, "after": manresa.id}
+
+
+def test_an_outbound_call_back_is_the_first_response_at_its_start_time(vic):
+    agent = factories.user(Role.AGENT)
+    ticket = factories.ticket(of=vic)
+    called = NOW - timedelta(minutes=20)
+    log_call(agent, CallData(CallDirection.OUTBOUND, "", "", called, 60, "Li hem trucat"), NOW, ticket=ticket)
+    assert ticket.first_response_at == called and ticket.status is TicketStatus.OPEN
+
+
+def test_a_closed_ticket_cannot_be_taken(vic):
+    agent = factories.user(Role.AGENT)
+    ticket = factories.ticket(of=vic)
+    change_status(agent, ticket, TicketStatus.CLOSED, NOW)
+    db.session.commit()
+    with pytest.raises(DomainError, match="is closed"):
+        assign_to_me(agent, ticket.id, NOW)

@@ -183,3 +183,49 @@ def test_council_user_closes_their_own_ticket(client, app):
     response = client.submit(f"/tickets/{number}/message", {"reply-body": "Una cosa més"})
     assert response.status_code == 422
     assert db.session.scalar(select(Message).where(Message.body_text == "Una cosa més")) is None
+
+
+def test_bulk_never_redirects_off_site_and_staff_cannot_post_as_the_council(client, app):
+    setup_desk()
+    number = factories.ticket(of=db.session.scalar(select(Council))).id
+    client.login("agent@example.org", factories.PASSWORD)
+    client.get("/inbox")
+    response = client.submit("/inbox/bulk", {"tickets": [str(number)], "priority": "high",
+                                             "next": "https://evil.example/"})
+    assert response.headers["Location"] == "/"
+    assert client.submit(f"/tickets/{number}/message", {"reply-body": "hola"}).status_code == 403
+    assert client.get("/inbox?q=%C2%B2&council=%C2%B2").status_code == 200
+
+
+def test_a_stale_fields_form_keeps_the_typing_and_can_be_saved_on_the_second_try(app):
+    setup_desk()
+    factories.user(Role.AGENT, email="second@example.org")
+    number = factories.ticket(of=db.session.scalar(select(Council))).id
+    first, second = app.test_client(), app.test_client()
+    first.login("agent@example.org", factories.PASSWORD)
+    second.login("second@example.org", factories.PASSWORD)
+    version = re.search(r'name="fields-version" type="hidden" value="(\d+)"',
+                        text(first.get(f"/tickets/{number}"))).group(1)
+    second.get(f"/tickets/{number}")
+    second.submit(f"/tickets/{number}/assign-to-me")
+    form = {"fields-version": version, "fields-subject": "Nou assumpte", "fields-status": "open",
+            "fields-priority": "high", "fields-category": "other", "fields-council_id": "",
+            "fields-instance_id": "", "fields-assignee_id": ""}
+    page = text(first.submit(f"/tickets/{number}/fields", form))
+    assert 'value="Nou assumpte"' in page
+    newer = re.search(r'name="fields-version" type="hidden" value="(\d+)"', page).group(1)
+    assert newer != version
+    assert first.submit(f"/tickets/{number}/fields", {**form, "fields-version": newer}).status_code == 302
+    assert db.session.get(Ticket, number).subject == "Nou assumpte"
+
+
+def test_html_bodies_are_sanitised_when_shown(client, app):
+    setup_desk()
+    ticket = factories.ticket(of=db.session.scalar(select(Council)))
+    message = ticket.messages[0]
+    message.body_html = '<p>Hola<script>alert("x")</script><img src="https://tracker.example/p.gif"></p>'
+    db.session.commit()
+    number = ticket.id
+    client.login("agent@example.org", factories.PASSWORD)
+    page = client.get(f"/tickets/{number}").get_data(as_text=True)
+    assert "<p>Hola" in page and "alert(" not in page and "tracker.example" not in page
