@@ -56,6 +56,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(user_group)
     app.cli.add_command(councils_group)
     app.cli.add_command(tickets_group)
+    app.cli.add_command(scheduler_command)
 
 
 def _fail(message: str) -> None:
@@ -187,3 +188,27 @@ def export_tickets_command(format_: str, output: Path | None) -> None:
         count = write(stream)
     temporary.replace(output)  # a failed export never leaves a half-written file under the real name
     click.echo(f"{count} tickets written to {output}.", err=True)
+
+
+@click.command("scheduler")
+@click.option("--once", is_flag=True, help="Run every job once and exit (if no other scheduler holds the lease).")
+def scheduler_command(once: bool) -> None:
+    """Run the background jobs (mail delivery, SLA warnings…); one process at a time holds the lease."""
+    import logging
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from helpdesk import scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    app = current_app._get_current_object()
+    if once:
+        if not scheduler.run_once(app):
+            _fail("another scheduler holds the lease: nothing was run")
+        return
+    stop = threading.Event()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stop.set())
+    scheduler.run_forever(app, stop)

@@ -37,6 +37,17 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXIES": 0,
     "SUPPORT_EMAIL": "suportparticipa311@diba.cat",
     "SUPPORT_PHONE": "934 020 704",
+    # Mail out. An empty SMTP_HOST keeps messages waiting in the outbox (development, demo).
+    "SMTP_HOST": "",
+    "SMTP_PORT": 25,
+    "SMTP_SECURITY": "none",  # none, starttls or ssl
+    "SMTP_USERNAME": "",
+    "SMTP_PASSWORD": "",
+    "MAIL_FROM_NAME": "Suport Participa311",
+    # The scheduler: one process runs the jobs; another waits and takes over when the lease runs out.
+    "SCHEDULER_LEASE_SECONDS": 60,
+    # SLA: a ticket is "at risk" once this share of a target's business time is used.
+    "SLA_WARNING_PERCENT": 75,
 }
 
 #: Settings read from the environment only (they locate everything else).
@@ -130,6 +141,14 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError("PORT", f"must be between 1 and 65535, got {config['PORT']}")
     if config["DEFAULT_LANGUAGE"] not in LANGUAGES:
         raise ConfigError("DEFAULT_LANGUAGE", f"must be one of {', '.join(LANGUAGES)}")
+    if config["SMTP_SECURITY"] not in ("none", "starttls", "ssl"):
+        raise ConfigError("SMTP_SECURITY", f"must be none, starttls or ssl, got {config['SMTP_SECURITY']!r}")
+    if not 1 <= config["SMTP_PORT"] <= 65535:
+        raise ConfigError("SMTP_PORT", f"must be between 1 and 65535, got {config['SMTP_PORT']}")
+    if not 5 <= config["SCHEDULER_LEASE_SECONDS"] <= 3600:
+        raise ConfigError("SCHEDULER_LEASE_SECONDS", "must be between 5 and 3600")
+    if not 1 <= config["SLA_WARNING_PERCENT"] <= 99:
+        raise ConfigError("SLA_WARNING_PERCENT", "must be between 1 and 99")
     if not 0 <= config["TRUSTED_PROXIES"] <= 5:
         raise ConfigError("TRUSTED_PROXIES", f"must be between 0 and 5, got {config['TRUSTED_PROXIES']}")
     for name in ("LOGIN_MAX_FAILURES_PER_ACCOUNT", "LOGIN_MAX_FAILURES_PER_ADDRESS",

@@ -48,6 +48,24 @@ class Ticket(TimestampMixin, db.Model):
     activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     version: Mapped[int] = mapped_column(default=1)
+    # SLA clocks (see helpdesk/tickets/clocks.py): due and warning times while a clock runs, the targets
+    # that applied, the business time each clock used when it stopped, and which notices went out.
+    sla_policy_id: Mapped[int | None] = mapped_column(ForeignKey("sla_policies.id"), index=True)
+    first_response_target_seconds: Mapped[int | None]
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_business_seconds: Mapped[int | None]
+    first_response_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_target_seconds: Mapped[int | None]
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_business_seconds: Mapped[int | None]
+    resolution_warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The earliest due and warning time among the running clocks: what the inbox sorts and filters by.
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    next_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -58,6 +76,9 @@ class Ticket(TimestampMixin, db.Model):
     merged_into: Mapped[Ticket | None] = relationship(remote_side=[id])
     messages: Mapped[list[Message]] = relationship(back_populates="ticket", order_by="Message.id",
                                                    foreign_keys="Message.ticket_id")
+    sla_policy = relationship("SlaPolicy")
+    pauses: Mapped[list[TicketPause]] = relationship(back_populates="ticket", order_by="TicketPause.id",
+                                                     cascade="all, delete-orphan")
 
     AUDITED = ("subject", "status", "priority", "category", "channel", "council_id", "instance_id",
                "requester_contact_id", "requester_name", "requester_email", "requester_phone", "assignee_id")
@@ -164,6 +185,20 @@ class Call(db.Model):
     @property
     def ticket(self) -> Ticket:
         return self.message.ticket
+
+
+class TicketPause(db.Model):
+    """A stretch of time that SLA clocks do not count: waiting on the council, or resolved until reopened."""
+
+    __tablename__ = "ticket_pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[str] = mapped_column(String(16))  # "pending" (both clocks) or "resolved" (resolution)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="pauses")
 
 
 class TicketRead(db.Model):

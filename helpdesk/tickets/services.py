@@ -20,6 +20,7 @@ from helpdesk.core.validation import normalise_email, normalise_phone
 from helpdesk.councils.models import Contact, Council
 from helpdesk.extensions import db
 from helpdesk.instances.models import PlatformInstance
+from helpdesk.tickets import clocks
 from helpdesk.tickets.models import (ATTACHMENT_MAX_BYTES, BODY_MAX_LENGTH, FILENAME_MAX_LENGTH,
                                      MESSAGE_ATTACHMENTS_MAX_BYTES, SUBJECT_MAX_LENGTH, Attachment, Call, Message,
                                      Ticket, TicketRead)
@@ -184,6 +185,7 @@ def open_ticket(actor: User | None, data: TicketData, now: datetime, *,
     _store_attachments(message, data.attachments)
     db.session.flush()
     audit.record(actor, "created", ticket, audit.diff({}, audit.snapshot(ticket, Ticket.AUDITED)))
+    clocks.recompute(ticket, now, actor)
     reindex(ticket)
     return ticket
 
@@ -216,6 +218,7 @@ def add_message(actor: User, ticket: Ticket, kind: MessageKind, body: str, now: 
     if kind is MessageKind.REPLY:
         if ticket.first_response_at is None:
             ticket.first_response_at = now
+            clocks.recompute(ticket, now, actor, choose=False)  # the first-response clock stops
         target = new_status or (TicketStatus.OPEN if ticket.status is TicketStatus.NEW else None)
         if target is not None and target is not ticket.status:
             change_status(actor, ticket, target, now)
@@ -260,6 +263,7 @@ def log_call(actor: User, data: CallData, now: datetime, *, ticket: Ticket | Non
         # Calling the council back is a response, made when the call started.
         if ticket.first_response_at is None or data.started_at < ticket.first_response_at:
             ticket.first_response_at = data.started_at
+            clocks.recompute(ticket, now, actor, choose=False)
         if ticket.status is TicketStatus.NEW:
             change_status(actor, ticket, TicketStatus.OPEN, now)
     call = Call(message=message, direction=data.direction, caller_number=number,
@@ -297,6 +301,7 @@ def change_status(actor: User | None, ticket: Ticket, status: TicketStatus, now:
     if reason:
         changes["reason"] = {"before": None, "after": reason}
     audit.record(actor, "status_changed", ticket, changes)
+    clocks.status_changed(ticket, before, status, now, actor)
 
 
 def is_requester(user: User, ticket: Ticket) -> bool:
@@ -360,6 +365,8 @@ def update_ticket(actor: User, ticket: Ticket, changes: TicketChanges, now: date
     if changed:
         ticket.updated_at = now
         audit.record(actor, "updated", ticket, changed)
+        if {"category", "priority"} & set(changed):
+            clocks.recompute(ticket, now, actor)  # another policy may apply
     if changes.status is not ticket.status:
         change_status(actor, ticket, changes.status, now)
         changed["status"] = True
@@ -437,9 +444,11 @@ def merge_tickets(actor: User, duplicate: Ticket, target: Ticket, now: datetime)
     if duplicate.first_response_at and (target.first_response_at is None
                                         or duplicate.first_response_at < target.first_response_at):
         target.first_response_at = duplicate.first_response_at
+        clocks.recompute(target, now, actor, choose=False)
     duplicate.merged_into = target
     before = duplicate.status
     duplicate.status, duplicate.closed_at, duplicate.updated_at = TicketStatus.CLOSED, now, now
+    clocks.recompute(duplicate, now, actor, choose=False)
     db.session.flush()
     audit.record(actor, "merged", duplicate, {"status": {"before": before.value, "after": "closed"},
                                               "merged_into_id": {"before": None, "after": target.id}})

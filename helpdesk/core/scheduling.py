@@ -1,0 +1,12 @@
+"""What a scheduled job is; each domain lists its own in ``jobs.py`` and the scheduler runs them all."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    run: Callable[[], object]  # called inside an app context; commits its own work
+    seconds: int  # how often

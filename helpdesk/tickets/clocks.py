@@ -1,0 +1,181 @@
+"""SLA clocks on tickets: choosing the policy, pausing while waiting on the council, due times,
+and the job that warns at risk and breached tickets (each notice once)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import and_, or_, select, update
+
+from helpdesk.auth.models import Role, User
+from helpdesk.core import audit
+from helpdesk.core.models import utcnow
+from helpdesk.core.outbox import queue_mail
+from helpdesk.extensions import db
+from helpdesk.sla.clocks import Clock, ClockState, Pause, clock
+from helpdesk.sla.models import POLICY_DIMENSIONS
+from helpdesk.sla.services import business_calendar, choose_policy, targets_changed
+from helpdesk.tickets.models import Ticket, TicketPause
+from helpdesk.tickets.states import ACTIVE_STATUSES, LABELS, Category, Priority, TicketStatus
+
+POLICY_DIMENSIONS["category"].update({item.value: label for item, label in LABELS[Category].items()})
+POLICY_DIMENSIONS["priority"].update({item.value: label for item, label in LABELS[Priority].items()})
+
+CLOCKED = ("sla_policy_id", "first_response_due_at", "resolution_due_at")
+
+
+@dataclass(frozen=True)
+class TicketClocks:
+    first_response: Clock | None
+    resolution: Clock | None
+
+
+def _pauses(ticket: Ticket, reasons: tuple[str, ...]) -> list[Pause]:
+    return [(pause.started_at, pause.ended_at) for pause in ticket.pauses if pause.reason in reasons]
+
+
+def warn_share() -> float:
+    return current_app.config["SLA_WARNING_PERCENT"] / 100
+
+
+def clocks(ticket: Ticket, now: datetime) -> TicketClocks:
+    """Both clocks of a ticket at ``now`` (None without a policy)."""
+    policy = ticket.sla_policy
+    if policy is None:
+        return TicketClocks(None, None)
+    calendar = business_calendar(policy.calendar)
+    first = clock(calendar, ticket.created_at, timedelta(seconds=ticket.first_response_target_seconds),
+                  _pauses(ticket, ("pending",)), now, stopped_at=ticket.first_response_at, warn_share=warn_share())
+    resolved_at = ticket.resolved_at if ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED) else None
+    if ticket.status is TicketStatus.CLOSED and resolved_at is None:
+        resolved_at = ticket.closed_at
+    resolution = clock(calendar, ticket.created_at, timedelta(seconds=ticket.resolution_target_seconds),
+                       _pauses(ticket, ("pending", "resolved")), now, stopped_at=resolved_at,
+                       warn_share=warn_share())
+    return TicketClocks(first, resolution)
+
+
+def recompute(ticket: Ticket, now: datetime, actor: User | None = None, *, choose: bool = True) -> None:
+    """Choose the ticket's policy (unless told not to) and set its due times as of ``now``; a change of
+    due times is an audit event, and notices already sent count again only if the new times are later."""
+    before = audit.snapshot(ticket, CLOCKED)
+    if choose or ticket.sla_policy is None:
+        policy = choose_policy(ticket.category.value, ticket.priority.value)
+        ticket.sla_policy = policy
+        if policy is not None:
+            ticket.first_response_target_seconds = policy.first_response_minutes * 60
+            ticket.resolution_target_seconds = policy.resolution_minutes * 60
+    if ticket.sla_policy is None:
+        return
+    state = clocks(ticket, now)
+    first, resolution = state.first_response, state.resolution
+    running_first = first.state not in (ClockState.MET, ClockState.MISSED)
+    running_resolution = resolution.state not in (ClockState.MET, ClockState.MISSED)
+    ticket.first_response_due_at = first.due_at if running_first else None
+    ticket.first_response_warn_at = first.warn_at if running_first else None
+    ticket.first_response_business_seconds = None if running_first else int(first.used.total_seconds())
+    ticket.resolution_due_at = resolution.due_at if running_resolution else None
+    ticket.resolution_warn_at = resolution.warn_at if running_resolution else None
+    ticket.resolution_business_seconds = None if running_resolution else int(resolution.used.total_seconds())
+    for name in ("first_response", "resolution"):
+        warn, due = getattr(ticket, f"{name}_warn_at"), getattr(ticket, f"{name}_due_at")
+        if warn is not None and warn > now:
+            setattr(ticket, f"{name}_warned_at", None)
+        if due is not None and due > now:
+            setattr(ticket, f"{name}_breached_at", None)
+    dues = [value for value in (ticket.first_response_due_at, ticket.resolution_due_at) if value is not None]
+    warns = [value for value in (ticket.first_response_warn_at, ticket.resolution_warn_at) if value is not None]
+    ticket.next_due_at, ticket.next_warn_at = min(dues, default=None), min(warns, default=None)
+    changes = audit.diff(before, audit.snapshot(ticket, CLOCKED))
+    if changes and ticket.id is not None:
+        audit.record(actor, "clock", ticket, changes)
+
+
+def status_changed(ticket: Ticket, before: TicketStatus, after: TicketStatus, now: datetime,
+                   actor: User | None) -> None:
+    """Open or close the pauses that a status change means, then recompute the due times."""
+    reasons_ending = {"pending"} if before is TicketStatus.PENDING else set()
+    if before in (TicketStatus.RESOLVED, TicketStatus.CLOSED) and after in ACTIVE_STATUSES:
+        reasons_ending.add("resolved")  # reopened: the resolution clock goes on from where it stopped
+    for pause in ticket.pauses:
+        if pause.ended_at is None and pause.reason in reasons_ending:
+            pause.ended_at = now
+    if after is TicketStatus.PENDING:
+        ticket.pauses.append(TicketPause(reason="pending", started_at=now))
+    if after is TicketStatus.RESOLVED and before is not TicketStatus.RESOLVED:
+        ticket.pauses.append(TicketPause(reason="resolved", started_at=now))
+    recompute(ticket, now, actor, choose=False)
+
+
+@targets_changed.connect
+def _targets_changed(sender, **_) -> None:
+    """A calendar or policy changed: the open tickets' due times follow, in the same transaction."""
+    now = utcnow()
+    for ticket in db.session.scalars(select(Ticket).where(Ticket.status.in_(ACTIVE_STATUSES))):
+        recompute(ticket, now)
+
+
+# --- the warning and breach job -----------------------------------------------------------------------
+
+def check_sla(now: datetime | None = None) -> dict[str, int]:
+    """Mark and announce tickets whose clocks reached the warning share or the target; commit per ticket."""
+    now = now or utcnow()
+    counts = {"at_risk": 0, "breached": 0}
+    for name, first in (("first_response", True), ("resolution", False)):
+        running = Ticket.status.in_(ACTIVE_STATUSES)
+        if first:
+            running = and_(running, Ticket.first_response_at.is_(None))
+        warn_at, due_at = getattr(Ticket, f"{name}_warn_at"), getattr(Ticket, f"{name}_due_at")
+        warned, breached = getattr(Ticket, f"{name}_warned_at"), getattr(Ticket, f"{name}_breached_at")
+        candidates = db.session.scalars(select(Ticket.id).where(running, or_(
+            and_(warn_at <= now, warned.is_(None)), and_(due_at < now, breached.is_(None))))).all()
+        for ticket_id in candidates:
+            ticket = db.session.get(Ticket, ticket_id)
+            is_breach = ticket is not None and getattr(ticket, f"{name}_due_at") is not None \
+                and getattr(ticket, f"{name}_due_at") < now and getattr(ticket, f"{name}_breached_at") is None
+            event = "breached" if is_breach else "at_risk"
+            # A plain UPDATE: this bookkeeping must not make an agent's open form look stale.
+            values = {f"{name}_breached_at": now, f"{name}_warned_at": getattr(ticket, f"{name}_warned_at") or now} \
+                if is_breach else {f"{name}_warned_at": now}
+            claimed = db.session.execute(update(Ticket).where(
+                Ticket.id == ticket_id, (breached if is_breach else warned).is_(None)).values(**values)
+                .execution_options(synchronize_session=False))
+            if claimed.rowcount:
+                audit.record(None, f"sla_{event}", ticket, {"clock": {"before": None, "after": name}})
+                _notify(ticket, name, event)
+                counts[event] += 1
+            db.session.commit()
+    return counts
+
+
+def _notify(ticket: Ticket, clock_name: str, event: str) -> None:
+    recipients = [ticket.assignee] if ticket.assignee and ticket.assignee.is_active else list(
+        db.session.scalars(select(User).where(User.role == Role.AGENT, User.is_active)))
+    if event == "breached" and ticket.category is Category.OUTAGE:
+        recipients += list(db.session.scalars(select(User).where(User.role == Role.TECHNICIAN, User.is_active)))
+    seen = set()
+    for user in recipients:
+        if user.email in seen:
+            continue
+        seen.add(user.email)
+        with force_locale(user.language):
+            what = _("first response") if clock_name == "first_response" else _("resolution")
+            if event == "breached":
+                subject = _("[%(reference)s] SLA breached (%(clock)s): %(subject)s", reference=ticket.reference,
+                            clock=what, subject=ticket.subject)
+                lead = _("The %(clock)s target of ticket %(reference)s has passed.", clock=what,
+                         reference=ticket.reference)
+            else:
+                subject = _("[%(reference)s] SLA at risk (%(clock)s): %(subject)s", reference=ticket.reference,
+                            clock=what, subject=ticket.subject)
+                lead = _("Ticket %(reference)s has used most of its %(clock)s time.", reference=ticket.reference,
+                         clock=what)
+            body = "\n".join([lead, "", f"{ticket.reference} {ticket.subject}",
+                              _("Council: %(council)s", council=ticket.council.name if ticket.council else "—"),
+                              _("Priority: %(priority)s", priority=ticket.priority.label),
+                              _("Assignee: %(name)s", name=ticket.assignee.name if ticket.assignee else "—")])
+        queue_mail([user.email], subject, body, headers={"Auto-Submitted": "auto-generated"},
+                   domain=current_app.config["SUPPORT_EMAIL"].rpartition("@")[2], related=ticket)
