@@ -10,7 +10,10 @@ MO := $(PO:.po=.mo)
 run: $(VENV)/.installed $(MO) instance/config.py
 	$(BIN)/helpdesk db upgrade
 	$(BIN)/helpdesk demo --if-empty
-	$(BIN)/helpdesk run --host 127.0.0.1
+	@echo "The scheduler (mail, SLA warnings) runs beside the web app; its log is instance/scheduler.log"
+	$(BIN)/helpdesk scheduler >> instance/scheduler.log 2>&1 & scheduler=$$!; \
+		trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/helpdesk run --host 127.0.0.1
 
 test: $(VENV)/.installed-test $(MO)
 	env -u HELPDESK_TEST_DATABASE_URL $(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -65,11 +65,13 @@ def _register_blueprints(app: Flask) -> None:
     from helpdesk.core.views import bp as core
     from helpdesk.councils.views import bp as councils
     from helpdesk.instances.views import bp as instances
+    from helpdesk.sla.views import bp as sla
     from helpdesk.tickets.admin_views import bp as canned
     from helpdesk.tickets.call_views import bp as calls
+    from helpdesk.tickets.report_views import bp as reports
     from helpdesk.tickets.views import bp as tickets
 
-    for blueprint in (core, auth, councils, instances, tickets, calls, canned):
+    for blueprint in (core, auth, councils, instances, sla, tickets, calls, canned, reports):
         app.register_blueprint(blueprint)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.pool import NullPool
 from werkzeug.serving import make_server
 
@@ -73,9 +73,14 @@ class PostgreSQLDatabases:
         engine.dispose()
         migrate_to_head(self.url, workdir / "instance")
         self.engine = create_engine(self.url, poolclass=NullPool)
+        self.metadata = MetaData()
+        self.metadata.reflect(self.engine)
         with self.engine.connect() as connection:
-            self.tables = [name for (name,) in connection.execute(text(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"))]
+            self.tables = [name for name in self.metadata.tables if name != "alembic_version"]
+            # What the migrations seeded (default calendars and policies): put back after each test.
+            self.seeded = {name: [dict(row) for row in connection.execute(self.metadata.tables[name].select())
+                                  .mappings()] for name in self.tables}
+        self.seeded = {name: rows for name, rows in self.seeded.items() if rows}
 
     def fresh(self, directory: Path) -> str:
         return self.url
@@ -83,6 +88,13 @@ class PostgreSQLDatabases:
     def reset(self) -> None:
         with self.engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {', '.join(self.tables)} RESTART IDENTITY CASCADE"))
+            for table in self.metadata.sorted_tables:
+                rows = self.seeded.get(table.name)
+                if rows:
+                    connection.execute(table.insert(), rows)
+                    if "id" in table.c:
+                        connection.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                                f"(SELECT max(id) FROM {table.name}))"))
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from typing import Any, Callable, Mapping
 
 from flask import Flask
 from markupsafe import Markup
-from flask_babel import format_datetime, get_locale
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -16,6 +16,11 @@ from helpdesk.core.validation import display_phone
 FIELD_LABELS: dict[str, Any] = {}
 VALUE_LABELS: dict[str, Mapping[str, Any]] = {}
 VALUE_RESOLVERS: dict[str, Callable[[Any], str | None]] = {}
+CLOCK_STATES = {
+    "running": _l("on time"), "at_risk": _l("at risk"), "breached": _l("breached"), "paused": _l("paused"),
+    "met": _l("met"), "missed": _l("missed"),
+}
+GROUPINGS = {"month": _l("Month"), "category": _l("Category"), "council": _l("Council"), "channel": _l("Channel")}
 ACTION_LABELS = {
     "created": _l("created the record"),
     "updated": _l("changed"),
@@ -28,6 +33,11 @@ ACTION_LABELS = {
     "message_deleted": _l("hid a message"),
     "merged": _l("merged this ticket into another"),
     "merged_from": _l("merged another ticket into this one"),
+    "clock": _l("recomputed the SLA due times"),
+    "sla_at_risk": _l("marked the ticket at risk of missing its SLA"),
+    "sla_breached": _l("marked the SLA as breached"),
+    "holiday_added": _l("added a holiday"),
+    "holiday_removed": _l("removed a holiday"),
 }
 
 
@@ -62,6 +72,17 @@ def filesize(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
+def minutes(value: int | float | None) -> str:
+    """A duration in minutes as people read it: 45 min, 2 h, 1 h 30 min, 3 d 2 h (days of 24 h)."""
+    if value is None:
+        return "—"
+    total = int(round(value))
+    days, rest = divmod(abs(total), 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} d"] * bool(days) + [f"{hours} h"] * bool(hours) + [f"{mins} min"] * bool(mins or not (days or hours))
+    return ("-" if total < 0 else "") + " ".join(parts)
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         datetimeformat=lambda value, style="medium": format_datetime(value, style) if value else "—",
@@ -71,6 +92,10 @@ def register(app: Flask) -> None:
         phone=display_phone,
         sanitized=lambda html: Markup(sanitize_html(html)),
         filesize=filesize,
+        minutes=minutes,
+        clock_state=lambda state: str(CLOCK_STATES.get(state, state)),
+        grouping=lambda key: str(GROUPINGS.get(key, key)),
+        dateformat=lambda value, style="medium": format_date(value, style) if value else "—",
         reject_page=lambda args: {key: value for key, value in args.to_dict(flat=False).items() if key != "page"},
     )
 

@@ -85,12 +85,12 @@ def save_calendar(actor: User | None, data: CalendarData, calendar: Calendar | N
     weekly: dict[int, list[tuple[time, time]]] = {}
     for weekday, opens, closes in data.intervals:
         weekly.setdefault(weekday, []).append((opens, closes))
-    try:
-        check_intervals(weekly)
-    except ValueError as error:
-        day = next((weekday for weekday, spans in weekly.items() if _bad(spans)), None)
-        raise DomainError(_l("%(day)s: %(problem)s.", day=WEEKDAYS[day] if day is not None else "",
-                             problem=_problem(str(error))), "intervals") from None
+    for weekday, spans in sorted(weekly.items()):
+        try:
+            check_intervals({weekday: spans})
+        except ValueError as error:
+            raise DomainError(_l("%(day)s: %(problem)s.", day=WEEKDAYS.get(weekday, weekday),
+                                 problem=_problem(str(error))), f"day_{weekday}") from None
     if calendar is not None and not data.is_24x7 and not data.intervals and _in_use(calendar):
         raise DomainError(_l("This calendar is used by SLA policies: it needs some business time."), "intervals")
     before = audit.snapshot(calendar, Calendar.AUDITED) if calendar else {}
@@ -112,14 +112,6 @@ def save_calendar(actor: User | None, data: CalendarData, calendar: Calendar | N
 
 WEEKDAYS = {0: _l("Monday"), 1: _l("Tuesday"), 2: _l("Wednesday"), 3: _l("Thursday"), 4: _l("Friday"),
             5: _l("Saturday"), 6: _l("Sunday")}
-
-
-def _bad(spans: list[tuple[time, time]]) -> bool:
-    try:
-        check_intervals({0: spans})
-    except ValueError:
-        return True
-    return False
 
 
 def _problem(message: str):

@@ -179,3 +179,42 @@ def _notify(ticket: Ticket, clock_name: str, event: str) -> None:
                               _("Assignee: %(name)s", name=ticket.assignee.name if ticket.assignee else "—")])
         queue_mail([user.email], subject, body, headers={"Auto-Submitted": "auto-generated"},
                    domain=current_app.config["SUPPORT_EMAIL"].rpartition("@")[2], related=ticket)
+
+
+# --- what the inbox shows -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Deadline:
+    state: str  # running, at_risk, breached or paused
+    due_at: datetime | None
+    minutes_left: int | None  # business minutes; negative once overdue
+
+
+def deadlines(tickets: list[Ticket], now: datetime) -> dict[int, Deadline]:
+    """The nearest deadline of each active ticket with a policy, with the business time left."""
+    from sqlalchemy.orm import selectinload
+
+    from helpdesk.sla.models import Calendar, SlaPolicy
+    policy_ids = {ticket.sla_policy_id for ticket in tickets if ticket.sla_policy_id}
+    calendars = {policy.id: business_calendar(policy.calendar) for policy in db.session.scalars(
+        select(SlaPolicy).where(SlaPolicy.id.in_(policy_ids)).options(
+            selectinload(SlaPolicy.calendar).selectinload(Calendar.intervals),
+            selectinload(SlaPolicy.calendar).selectinload(Calendar.holidays)))}
+    found = {}
+    for ticket in tickets:
+        if ticket.status not in ACTIVE_STATUSES or ticket.sla_policy_id not in calendars:
+            continue
+        due = ticket.next_due_at
+        if due is None:
+            if ticket.status is TicketStatus.PENDING:
+                found[ticket.id] = Deadline("paused", None, None)
+            continue
+        calendar = calendars[ticket.sla_policy_id]
+        if now > due:
+            left = -int(calendar.elapsed(due, now).total_seconds() // 60)
+            found[ticket.id] = Deadline("breached", due, left)
+        else:
+            left = int(calendar.elapsed(now, due).total_seconds() // 60)
+            state = "at_risk" if ticket.next_warn_at is not None and ticket.next_warn_at <= now else "running"
+            found[ticket.id] = Deadline(state, due, left)
+    return found

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Mapping
 
 from flask_babel import lazy_gettext as _l
@@ -9,12 +10,14 @@ from sqlalchemy import Select, String, case, false, or_, select, type_coerce
 
 from helpdesk.auth.models import User
 from helpdesk.core import search
+from helpdesk.core.models import utcnow
 from helpdesk.core.validation import whole_number
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Ticket, TicketRead
 from helpdesk.tickets.states import ACTIVE_STATUSES, Category, Channel, Priority, TicketStatus
 
 VIEWS = {
+    "at_risk": _l("At risk or breached"),
     "unassigned": _l("Unassigned"),
     "mine": _l("Mine"),
     "waiting": _l("Waiting on council"),
@@ -24,6 +27,7 @@ VIEWS = {
 }
 SORTS = {
     "-updated": _l("Last update, newest first"),
+    "due": _l("Nearest deadline first"),
     "updated": _l("Last update, oldest first"),
     "-created": _l("Newest first"),
     "created": _l("Oldest first"),
@@ -71,8 +75,9 @@ class InboxQuery:
                    text=text, sort=sort if sort in SORTS else ("relevance" if text else "-updated"))
 
 
-def statement(query: InboxQuery, user: User) -> Select:
+def statement(query: InboxQuery, user: User, now: datetime | None = None) -> Select:
     """The tickets of ``query`` that ``user`` may see, sorted."""
+    now = now or utcnow()
     statement = select(Ticket).where(Ticket.visible_to(user))
     # A search or a status filter looks beyond the view's statuses: "#123" finds a closed ticket too.
     by_status = not (query.text or query.statuses)
@@ -80,7 +85,9 @@ def statement(query: InboxQuery, user: User) -> Select:
         statement = statement.where(Ticket.assignee_id.is_(None))
     elif query.view == "mine":
         statement = statement.where(Ticket.assignee_id == user.id)
-    if by_status and query.view in ("unassigned", "mine", "open"):
+    if query.view == "at_risk":
+        statement = statement.where(Ticket.next_warn_at <= now)
+    if by_status and query.view in ("unassigned", "mine", "open", "at_risk"):
         statement = statement.where(Ticket.status.in_(ACTIVE_STATUSES))
     elif by_status and query.view == "waiting":
         statement = statement.where(Ticket.status == TicketStatus.PENDING)
@@ -121,6 +128,7 @@ def statement(query: InboxQuery, user: User) -> Select:
         "-created": [Ticket.id.desc()],
         "created": [Ticket.id.asc()],
         "-priority": [PRIORITY_ORDER.desc(), Ticket.updated_at.desc(), Ticket.id.desc()],
+        "due": [Ticket.next_due_at.is_(None), Ticket.next_due_at.asc(), Ticket.id.asc()],
         "relevance": [matches.c.rank.asc(), Ticket.updated_at.desc(), Ticket.id.desc()] if matches is not None
         else [Ticket.updated_at.desc(), Ticket.id.desc()],
     }[query.sort]

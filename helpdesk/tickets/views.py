@@ -1,7 +1,10 @@
 """The agents' inbox, the ticket page and its actions, the councils' own ticket pages, attachments."""
 from __future__ import annotations
 
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for)
+from datetime import datetime
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -20,7 +23,8 @@ from helpdesk.core.views import safe_next
 from helpdesk.councils.models import Contact, Council
 from helpdesk.extensions import db
 from helpdesk.instances.models import PlatformInstance
-from helpdesk.tickets import canned, inbox
+from helpdesk.sla.models import SlaPolicy
+from helpdesk.tickets import canned, clocks, inbox
 from helpdesk.tickets.call_views import call_data, call_form
 from helpdesk.tickets.forms import (BulkForm, CallLogForm, CouncilReplyForm, MergeForm, NewTicketForm, NoteForm,
                                     ReplyForm, StaffTicketForm, TicketFieldsForm)
@@ -47,6 +51,13 @@ describe_field("requester_phone", _l("Requester's phone"))
 describe_field("message_id", _l("Message"), resolve=lambda id_: f"#{id_}")
 describe_field("merged_into_id", _l("Merged into"))
 describe_field("merged_from_id", _l("Merged from"))
+describe_field("sla_policy_id", _l("SLA policy"), resolve=lambda id_: getattr(db.session.get(SlaPolicy, id_), "name",
+                                                                            None))
+describe_field("first_response_due_at", _l("First response due"), resolve=lambda value: format_datetime(
+    datetime.fromisoformat(value), "short"))
+describe_field("resolution_due_at", _l("Resolution due"), resolve=lambda value: format_datetime(
+    datetime.fromisoformat(value), "short"))
+describe_field("clock", _l("Clock"), {"first_response": _l("first response"), "resolution": _l("resolution")})
 describe_field("reason", _l("Reason"), {"requester_replied": _l("the requester replied"),
                                         "requester_called": _l("the requester called")})
 
@@ -80,7 +91,8 @@ def index():
                        error_out=False)
     bulk = _bulk_form()
     return render_template("tickets/inbox.html", page=page, query=query, unread=inbox.unread_ids(
-        current_user, page.items), views=inbox.VIEWS, sorts=inbox.SORTS, bulk=bulk, labels=LABELS,
+        current_user, page.items), deadlines=clocks.deadlines(page.items, utcnow()), views=inbox.VIEWS,
+        sorts=inbox.SORTS, bulk=bulk, labels=LABELS,
         councils=_council_choices(), staff=staff_choices(), enums={"status": TicketStatus, "priority": Priority,
                                                                     "category": Category, "channel": Channel})
 
@@ -221,6 +233,8 @@ def _page(ticket: Ticket, status: int = 200, **forms):
     messages = [message for message in ticket.messages
                 if current_user.is_staff or message.is_visible_to_council]
     context = {"ticket": ticket, "messages": messages, "labels": LABELS}
+    if current_user.is_staff and ticket.sla_policy is not None:
+        context["clocks"] = clocks.clocks(ticket, utcnow())
     if current_user.is_staff:
         reply = forms.get("reply") or ReplyForm(prefix="reply")
         replies = canned.active_replies()
