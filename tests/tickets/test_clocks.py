@@ -1,5 +1,5 @@
 """SLA clocks on tickets, with an injected `now`: policies, pauses, reopening, recalculation, the job."""
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
