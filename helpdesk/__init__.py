@@ -59,7 +59,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from helpdesk.core import lease, outbox  # noqa: F401 (their models belong to the schema)
+    from helpdesk.core import lease, mailbox, outbox  # noqa: F401 (their models belong to the schema)
     from helpdesk.tickets import clocks  # noqa: F401 (listens for calendar and policy changes)
     from helpdesk.auth.views import bp as auth
     from helpdesk.core.views import bp as core

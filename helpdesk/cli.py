@@ -57,6 +57,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(councils_group)
     app.cli.add_command(tickets_group)
     app.cli.add_command(scheduler_command)
+    app.cli.add_command(mail_group)
 
 
 def _fail(message: str) -> None:
@@ -212,3 +213,74 @@ def scheduler_command(once: bool) -> None:
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stop.set())
     scheduler.run_forever(app, stop)
+
+
+@click.group("mail")
+def mail_group() -> None:
+    """Take in mail: import files, poll the mailbox, retry quarantined messages."""
+
+
+@mail_group.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--mailbox", default="import", show_default=True, help="Name the messages are recorded under.")
+def mail_import_command(paths: tuple[Path, ...], mailbox: str) -> None:
+    """Import .eml files, folders of them, mbox files and Maildir folders, as the fetcher would."""
+    from collections import Counter
+
+    from helpdesk.core.mailsources import read_paths
+    from helpdesk.tickets.inbound import ingest
+
+    counts: Counter = Counter()
+    total = 0
+    for _source, raw in read_paths(list(paths)):
+        counts[ingest(raw, mailbox).kind] += 1
+        total += 1
+    click.echo(f"{total} messages: {counts['new_ticket']} new tickets, {counts['follow_up']} follow-ups, "
+               f"{counts['filtered']} filtered, {counts['quarantined']} quarantined, "
+               f"{counts['duplicate']} duplicates.")
+    if sum(counts.values()) != total:
+        _fail("some messages were not accounted for")
+
+
+@mail_group.command("retry")
+def mail_retry_command() -> None:
+    """Run every quarantined message through the pipeline again (after an upgrade)."""
+    from sqlalchemy import select as query
+
+    from helpdesk.extensions import db
+    from helpdesk.tickets.inbound import retry
+    from helpdesk.tickets.models import HeldMail
+
+    held = db.session.scalars(query(HeldMail.id).where(HeldMail.kind == "quarantined",
+                                                       HeldMail.status == "held")).all()
+    for held_id in held:
+        outcome = retry(db.session.get(HeldMail, held_id))
+        click.echo(f"quarantined #{held_id}: {outcome.kind} {outcome.detail}".rstrip())
+    click.echo(f"{len(held)} quarantined message(s) retried.")
+
+
+@mail_group.command("poll")
+@click.option("--once", is_flag=True, help="Fetch what is there and exit.")
+def mail_poll_command(once: bool) -> None:
+    """Fetch mail from the configured IMAP mailbox in the foreground (IDLE where the server has it)."""
+    import logging
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from helpdesk.core.mailbox import MailboxSettings
+    from helpdesk.tickets.fetching import Fetcher
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = MailboxSettings.from_config(current_app.config)
+    if settings is None:
+        _fail("no mailbox configured: set HELPDESK_IMAP_HOST, HELPDESK_IMAP_USERNAME and HELPDESK_IMAP_PASSWORD")
+    fetcher = Fetcher(current_app._get_current_object(), settings)
+    if once:
+        click.echo(f"{fetcher.fetch_once()} new message(s) taken in.")
+        return
+    stop = threading.Event()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda *_: stop.set())
+    fetcher.run(stop)

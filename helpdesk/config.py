@@ -44,6 +44,19 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_USERNAME": "",
     "SMTP_PASSWORD": "",
     "MAIL_FROM_NAME": "Suport Participa311",
+    # Mail in. Other addresses of the desk (mail from them is never ticketed), the subject tag, the limit.
+    "MAIL_ALIASES": "suportdecidim@diba.cat",
+    "MAIL_SUBJECT_TAG": "Participa311",
+    "MAIL_MAX_BYTES": 25 * 1024 * 1024,
+    # An IMAP mailbox to fetch from (more can be added in the administration screens).
+    "IMAP_HOST": "",
+    "IMAP_PORT": 993,
+    "IMAP_SECURITY": "ssl",  # ssl, starttls or none
+    "IMAP_USERNAME": "",
+    "IMAP_PASSWORD": "",
+    "IMAP_FOLDER": "INBOX",
+    "IMAP_PROCESSED_FOLDER": "",  # empty: processed mail is flagged \\Seen and left in the folder
+    "IMAP_POLL_SECONDS": 60,  # when the server has no IDLE
     # The scheduler: one process runs the jobs; another waits and takes over when the lease runs out.
     "SCHEDULER_LEASE_SECONDS": 60,
     # SLA: a ticket is "at risk" once this share of a target's business time is used.
@@ -143,6 +156,14 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError("DEFAULT_LANGUAGE", f"must be one of {', '.join(LANGUAGES)}")
     if config["SMTP_SECURITY"] not in ("none", "starttls", "ssl"):
         raise ConfigError("SMTP_SECURITY", f"must be none, starttls or ssl, got {config['SMTP_SECURITY']!r}")
+    if config["IMAP_SECURITY"] not in ("none", "starttls", "ssl"):
+        raise ConfigError("IMAP_SECURITY", f"must be none, starttls or ssl, got {config['IMAP_SECURITY']!r}")
+    if not 1 <= config["IMAP_PORT"] <= 65535:
+        raise ConfigError("IMAP_PORT", f"must be between 1 and 65535, got {config['IMAP_PORT']}")
+    if config["MAIL_MAX_BYTES"] < 1024:
+        raise ConfigError("MAIL_MAX_BYTES", "must be at least 1024")
+    if not 5 <= config["IMAP_POLL_SECONDS"] <= 3600:
+        raise ConfigError("IMAP_POLL_SECONDS", "must be between 5 and 3600")
     if not 1 <= config["SMTP_PORT"] <= 65535:
         raise ConfigError("SMTP_PORT", f"must be between 1 and 65535, got {config['SMTP_PORT']}")
     if not 5 <= config["SCHEDULER_LEASE_SECONDS"] <= 3600:

@@ -1,15 +1,19 @@
 """Jobs of the core: delivering the outbox."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import current_app
 
 from helpdesk.core.outbox import SmtpSettings, deliver_pending
 from helpdesk.core.scheduling import Job
+from helpdesk.core.storage import BlobStore
 
 
 def deliver_outbox() -> dict[str, int]:
     """Send the queued e-mail that is due."""
-    return deliver_pending(SmtpSettings.from_config(current_app.config))
+    files = BlobStore(Path(current_app.instance_path) / "attachments")
+    return deliver_pending(SmtpSettings.from_config(current_app.config, files))
 
 
 JOBS = [Job("outbox", deliver_outbox, seconds=20)]

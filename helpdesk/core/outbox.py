@@ -50,6 +50,8 @@ class OutboxMessage(db.Model):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text, default="")
     headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Files to attach, by reference to the file store: [{"filename", "content_type", "sha256"}].
+    attachments: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     message_id: Mapped[str] = mapped_column(String(998), unique=True)
     status: Mapped[OutboxStatus] = mapped_column(enum_type(OutboxStatus), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -67,10 +69,11 @@ def new_message_id(domain: str, local: str = "") -> str:
 
 def queue_mail(to: list[str], subject: str, body_text: str, *, body_html: str = "", cc: list[str] | None = None,
                headers: dict[str, str] | None = None, message_id: str | None = None, domain: str = "localhost",
-               related: Any = None) -> OutboxMessage:
+               related: Any = None, attachments: list[dict[str, str]] | None = None) -> OutboxMessage:
     """Queue a message in the current transaction; it goes out after commit, never before."""
     message = OutboxMessage(to_addresses=", ".join(to), cc_addresses=", ".join(cc or []), subject=subject,
                             body_text=body_text, body_html=body_html, headers=dict(headers or {}),
+                            attachments=list(attachments or []),
                             message_id=message_id or new_message_id(domain),
                             related_type=related.__tablename__ if related is not None else "",
                             related_id=related.id if related is not None else None)
@@ -89,12 +92,13 @@ class SmtpSettings:
     sender: str = ""
     sender_name: str = ""
     timeout: int = 20
+    files: Any = None  # the BlobStore attachments are read from
 
     @classmethod
-    def from_config(cls, config: dict) -> SmtpSettings:
+    def from_config(cls, config: dict, files: Any = None) -> SmtpSettings:
         return cls(host=config["SMTP_HOST"], port=config["SMTP_PORT"], security=config["SMTP_SECURITY"],
                    username=config["SMTP_USERNAME"], password=config["SMTP_PASSWORD"],
-                   sender=config["SUPPORT_EMAIL"], sender_name=config["MAIL_FROM_NAME"])
+                   sender=config["SUPPORT_EMAIL"], sender_name=config["MAIL_FROM_NAME"], files=files)
 
 
 def build(message: OutboxMessage, settings: SmtpSettings) -> EmailMessage:
@@ -111,6 +115,10 @@ def build(message: OutboxMessage, settings: SmtpSettings) -> EmailMessage:
     email.set_content(message.body_text)
     if message.body_html:
         email.add_alternative(message.body_html, subtype="html")
+    for item in message.attachments:
+        main, _, sub = item["content_type"].partition("/")
+        email.add_attachment(settings.files.read(item["sha256"]), maintype=main or "application",
+                             subtype=sub or "octet-stream", filename=item["filename"])
     return email
 
 

@@ -20,7 +20,7 @@ from helpdesk.core.validation import normalise_email, normalise_phone
 from helpdesk.councils.models import Contact, Council
 from helpdesk.extensions import db
 from helpdesk.instances.models import PlatformInstance
-from helpdesk.tickets import clocks
+from helpdesk.tickets import clocks, mailing
 from helpdesk.tickets.models import (ATTACHMENT_MAX_BYTES, BODY_MAX_LENGTH, FILENAME_MAX_LENGTH,
                                      MESSAGE_ATTACHMENTS_MAX_BYTES, SUBJECT_MAX_LENGTH, Attachment, Call, Message,
                                      Ticket, TicketRead)
@@ -89,7 +89,7 @@ def _clean_body(body: str, field_name: str = "body", required: bool = True) -> s
     body = body.replace("\r\n", "\n").strip()
     if required and not body:
         raise DomainError(_l("Write a message."), field_name)
-    if len(body) > BODY_MAX_LENGTH:
+    if required and len(body) > BODY_MAX_LENGTH:  # a form's limit; mail is limited by its whole size
         raise DomainError(_l("The message must have at most %(count)d characters.", count=BODY_MAX_LENGTH),
                           field_name)
     return body
@@ -118,7 +118,7 @@ def safe_filename(name: str) -> str:
     return name
 
 
-def _store_attachments(message: Message, uploads: list[Upload]) -> None:
+def store_attachments(message: Message, uploads: list[Upload]) -> None:
     store = blob_store()
     for upload in uploads:
         filename = safe_filename(upload.filename)
@@ -154,11 +154,15 @@ def _resolve_links(data: TicketData, guess_instance: bool = True
 
 
 def open_ticket(actor: User | None, data: TicketData, now: datetime, *,
-                first_kind: MessageKind = MessageKind.INBOUND) -> Ticket:
-    """Open a ticket with its first message; a council user opens it for their own council only."""
-    subject = _clean_subject(data.subject)
-    body = _clean_body(data.body)
-    _check_uploads(data.attachments)
+                first_kind: MessageKind = MessageKind.INBOUND, from_mail: bool = False) -> Ticket:
+    """Open a ticket with its first message; a council user opens it for their own council only.
+
+    Mail (``from_mail``) may come with no text, with files over the upload limits (its whole size is
+    limited when it arrives) and from addresses a form would refuse: it is taken as it is."""
+    subject = _clean_subject(data.subject[:SUBJECT_MAX_LENGTH] if from_mail else data.subject)
+    body = _clean_body(data.body, required=not from_mail)
+    if not from_mail:
+        _check_uploads(data.attachments)
     if actor is not None and not actor.is_staff:
         if data.council_id not in (None, actor.council_id):
             raise NotAllowed(_l("You can only open tickets for your own council."))
@@ -167,7 +171,10 @@ def open_ticket(actor: User | None, data: TicketData, now: datetime, *,
         data.requester_contact_id = db.session.scalar(select(Contact.id).where(
             Contact.council_id == actor.council_id, Contact.email == actor.email))
     council, instance, contact = _resolve_links(data)
-    email = normalise_email(data.requester_email, "requester_email") if data.requester_email.strip() else None
+    if from_mail:
+        email = data.requester_email.strip().lower()[:254] or None
+    else:
+        email = normalise_email(data.requester_email, "requester_email") if data.requester_email.strip() else None
     phone = normalise_phone(data.requester_phone, "requester_phone") if data.requester_phone.strip() else None
     if contact is not None:
         email, phone = email or contact.email, phone or contact.phone
@@ -182,7 +189,7 @@ def open_ticket(actor: User | None, data: TicketData, now: datetime, *,
                       from_address=(email or "") if first_kind is MessageKind.INBOUND else "",
                       subject=subject)
     db.session.add(message)
-    _store_attachments(message, data.attachments)
+    store_attachments(message, data.attachments)
     db.session.flush()
     audit.record(actor, "created", ticket, audit.diff({}, audit.snapshot(ticket, Ticket.AUDITED)))
     clocks.recompute(ticket, now, actor)
@@ -211,7 +218,7 @@ def add_message(actor: User, ticket: Ticket, kind: MessageKind, body: str, now: 
                       to_addresses=(ticket.requester_email or "") if kind is MessageKind.REPLY else "",
                       subject=ticket.subject if kind is not MessageKind.NOTE else "")
     db.session.add(message)
-    _store_attachments(message, attachments)
+    store_attachments(message, attachments)
     ticket.activity_at = now
     if kind is not MessageKind.NOTE:
         ticket.updated_at = now  # councils see when their ticket last moved; internal notes are not news to them
@@ -225,6 +232,8 @@ def add_message(actor: User, ticket: Ticket, kind: MessageKind, body: str, now: 
     elif kind is MessageKind.INBOUND and ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
         change_status(None, ticket, TicketStatus.OPEN, now, reason="requester_replied")
     db.session.flush()
+    if kind is MessageKind.REPLY:
+        mailing.send_reply(message)
     audit.record(actor, f"message_{kind.value}", ticket, {"message_id": {"before": None, "after": message.id}})
     reindex(ticket)
     return message

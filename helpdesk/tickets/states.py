@@ -49,6 +49,9 @@ class MessageKind(LabelledEnum):
     REPLY = "reply"  # public, to the requester
     NOTE = "note"  # staff only
     CALL = "call"  # a logged phone call
+    ACKNOWLEDGEMENT = "acknowledgement"  # the automatic "we have your message" to a new e-mail ticket
+    AUTO_REPLY = "auto_reply"  # an out-of-office or other machine answer on a ticket's thread
+    BOUNCE = "bounce"  # a delivery failure report on a ticket's thread
 
 
 class CallDirection(LabelledEnum):
@@ -70,13 +73,15 @@ LABELS: dict[type, dict] = {
     Channel: {Channel.EMAIL: _l("E-mail"), Channel.PHONE: _l("Phone"), Channel.WEB: _l("Web form"),
               Channel.MONITOR: _l("Monitor")},
     MessageKind: {MessageKind.INBOUND: _l("Message from the requester"), MessageKind.REPLY: _l("Reply"),
-                  MessageKind.NOTE: _l("Internal note"), MessageKind.CALL: _l("Phone call")},
+                  MessageKind.NOTE: _l("Internal note"), MessageKind.CALL: _l("Phone call"),
+                  MessageKind.ACKNOWLEDGEMENT: _l("Acknowledgement"), MessageKind.AUTO_REPLY: _l("Automatic reply"),
+                  MessageKind.BOUNCE: _l("Delivery failure")},
     CallDirection: {CallDirection.INBOUND: _l("Incoming"), CallDirection.OUTBOUND: _l("Outgoing")},
 }
 
 ACTIVE_STATUSES = frozenset({TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING})
 # What a council user sees of a thread: the messages exchanged with them, not notes or call logs.
-COUNCIL_VISIBLE_KINDS = frozenset({MessageKind.INBOUND, MessageKind.REPLY})
+COUNCIL_VISIBLE_KINDS = frozenset({MessageKind.INBOUND, MessageKind.REPLY, MessageKind.ACKNOWLEDGEMENT})
 
 ALLOWED_TRANSITIONS: dict[TicketStatus, frozenset[TicketStatus]] = {
     TicketStatus.NEW: frozenset({TicketStatus.OPEN, TicketStatus.PENDING, TicketStatus.RESOLVED,

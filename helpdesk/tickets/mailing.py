@@ -1,0 +1,114 @@
+"""Mail the desk sends about tickets: replies to requesters and acknowledgements of new e-mail tickets.
+
+Everything goes through the outbox (sent after commit). Outgoing Message-IDs carry the ticket number,
+so a reply threads even when the requester's client trims In-Reply-To and References; every message
+carries ``X-Helpdesk-Loop`` so that the desk never treats its own mail, bounced back, as a new request.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from helpdesk.core.outbox import queue_mail
+from helpdesk.extensions import db
+from helpdesk.tickets.models import Message, Ticket
+from helpdesk.tickets.states import MessageKind
+
+ACK_INTERVAL = timedelta(minutes=10)  # at most one acknowledgement per sender in this time
+LOOP_HEADER = "X-Helpdesk-Loop"
+_OUR_ID = re.compile(r"<p311\.(\d+)\.[0-9a-f]+@", re.IGNORECASE)
+
+
+def desk_domain() -> str:
+    return current_app.config["SUPPORT_EMAIL"].rpartition("@")[2]
+
+
+def desk_addresses() -> set[str]:
+    aliases = re.split(r"[\s,;]+", current_app.config["MAIL_ALIASES"] or "")
+    return {address.lower() for address in [current_app.config["SUPPORT_EMAIL"], *aliases] if address}
+
+
+def new_message_id(ticket: Ticket) -> str:
+    """A Message-ID that names the ticket: <p311.123.9f1c…@diba.cat>."""
+    return f"<p311.{ticket.id}.{secrets.token_hex(8)}@{desk_domain()}>"
+
+
+def ticket_from_message_id(message_id: str) -> int | None:
+    match = _OUR_ID.match(message_id or "")
+    return int(match.group(1)) if match else None
+
+
+def tagged_subject(ticket: Ticket, subject: str | None = None) -> str:
+    """The subject with the ticket's tag: "[Participa311 #123] …" (the tag is not repeated)."""
+    tag = f"[{current_app.config['MAIL_SUBJECT_TAG']} #{ticket.id}]".replace("[ #", "[#")
+    subject = subject or ticket.subject
+    pattern = re.compile(r"\[(?:" + re.escape(current_app.config["MAIL_SUBJECT_TAG"]) + r"\s*)?#" +
+                         str(ticket.id) + r"\]\s*", re.IGNORECASE)
+    return f"{tag} {pattern.sub('', subject).strip()}"
+
+
+def _thread_headers(ticket: Ticket) -> dict[str, str]:
+    ids = [message.message_id for message in ticket.messages if message.message_id]
+    headers = {LOOP_HEADER: desk_domain()}
+    inbound = [message.message_id for message in ticket.messages
+               if message.message_id and message.kind is MessageKind.INBOUND]
+    if inbound:
+        headers["In-Reply-To"] = inbound[-1]
+    if ids:
+        headers["References"] = " ".join(ids[-20:])
+    return headers
+
+
+def send_reply(message: Message) -> None:
+    """E-mail a reply to the ticket's requester (with its attachments); its Message-ID names the ticket."""
+    ticket = message.ticket
+    if not ticket.requester_email:
+        return
+    headers = _thread_headers(ticket)
+    message.message_id = new_message_id(ticket)
+    queue_mail([ticket.requester_email], tagged_subject(ticket), message.body_text, headers=headers,
+               message_id=message.message_id, related=message,
+               attachments=[{"filename": item.filename, "content_type": item.content_type, "sha256": item.sha256}
+                            for item in message.attachments])
+
+
+def acknowledge(ticket: Ticket, now: datetime) -> Message | None:
+    """Tell the sender of a new e-mail ticket that it arrived: its number, the support hours, when to
+    expect an answer. Never to the desk itself, and at most once per sender every ten minutes."""
+    address = (ticket.requester_email or "").lower()
+    if not address or address in desk_addresses():
+        return None
+    recent = db.session.scalar(select(func.count(Message.id)).where(
+        Message.kind == MessageKind.ACKNOWLEDGEMENT, func.lower(Message.to_addresses) == address,
+        Message.created_at > now - ACK_INTERVAL))
+    if recent:
+        return None
+    config = current_app.config
+    with force_locale(config["DEFAULT_LANGUAGE"]):
+        lines = [_("Hello,"), "",
+                 _("We have received your message and opened ticket %(reference)s. Keep the number in the subject "
+                   "when you write about it again.", reference=ticket.reference), "",
+                 _("Support hours: Monday to Friday, 9:00 to 14:00 and 15:00 to 17:00, except holidays.")]
+        if ticket.first_response_due_at is not None:
+            due = ticket.first_response_due_at.astimezone(ZoneInfo(config["TIMEZONE"]))
+            lines.append(_("You can expect a first answer by %(when)s.", when=due.strftime("%d/%m/%Y %H:%M")))
+        lines += ["", _("Support: %(email)s · %(phone)s", email=config["SUPPORT_EMAIL"],
+                        phone=config["SUPPORT_PHONE"]), "",
+                  _("This is an automatic message: there is no need to answer it.")]
+        body = "\n".join(lines)
+        subject = tagged_subject(ticket, _("Received: %(subject)s", subject=ticket.subject))
+    headers = {**_thread_headers(ticket), "Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
+    message = Message(ticket=ticket, kind=MessageKind.ACKNOWLEDGEMENT, body_text=body, created_at=now,
+                      from_name=config["MAIL_FROM_NAME"], from_address=config["SUPPORT_EMAIL"],
+                      to_addresses=address, subject=subject, message_id=new_message_id(ticket))
+    db.session.add(message)
+    db.session.flush()
+    queue_mail([address], subject, body, headers=headers, message_id=message.message_id, related=message)
+    return message
