@@ -67,6 +67,9 @@ def connect(settings: MailboxSettings) -> imaplib2.IMAP4:
             if settings.security == "starttls":
                 connection.starttls(ca_certs=settings.ca_file, cert_verify_cb=_no_extra_check)
         connection.login(settings.username, settings.password)
+        # Servers tell more after login (MOVE, UIDPLUS…) than in their greeting.
+        _, data = connection.capability()
+        connection.capabilities = tuple((data[0] or b"").decode().upper().split()) or connection.capabilities
         kind, _ = connection.select(settings.folder)
         if kind != "OK":
             raise ImapError(f"cannot open folder {settings.folder}")

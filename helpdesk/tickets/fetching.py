@@ -71,12 +71,16 @@ class Fetcher:
     def mark_processed(self, uid: int) -> None:
         imap.mark_processed(self.connection, uid, self.settings.processed_folder)
 
-    def _disconnect(self) -> None:
+    def close(self) -> None:
+        """Log out (or at least close the socket when the server is gone)."""
         if self.connection is not None:
             try:
                 self.connection.logout()
-            except Exception:  # the connection is already gone
-                pass
+            except Exception:  # the connection is already broken
+                try:
+                    self.connection.shutdown()
+                except Exception:
+                    pass
         self.connection = None
 
     def run(self, stop: threading.Event) -> None:
@@ -93,10 +97,10 @@ class Fetcher:
             except Exception as error:  # noqa: BLE001 - whatever broke (server, network, database): start over
                 log.warning("%s: %s; reconnecting in %ss", self.settings.name, error, delay)
                 self._record_error(str(error))
-                self._disconnect()
+                self.close()
                 stop.wait(delay)
                 delay = min(MAX_BACKOFF_SECONDS, delay * 2)
-        self._disconnect()
+        self.close()
 
     def _record_error(self, message: str) -> None:
         with self.app.app_context():
