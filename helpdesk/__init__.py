@@ -68,10 +68,11 @@ def _register_blueprints(app: Flask) -> None:
     from helpdesk.sla.views import bp as sla
     from helpdesk.tickets.admin_views import bp as canned
     from helpdesk.tickets.call_views import bp as calls
+    from helpdesk.tickets.mail_views import bp as mail
     from helpdesk.tickets.report_views import bp as reports
     from helpdesk.tickets.views import bp as tickets
 
-    for blueprint in (core, auth, councils, instances, sla, tickets, calls, canned, reports):
+    for blueprint in (core, auth, councils, instances, sla, tickets, calls, canned, reports, mail):
         app.register_blueprint(blueprint)
 
 

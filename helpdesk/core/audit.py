@@ -65,8 +65,7 @@ def record(actor: Actor | None, action: str, target: Any,
                        actor_label=actor.email if actor else "system",
                        action=action, object_type=target.__tablename__, object_id=target.id,
                        changes=changes or {})
-    db.session.add(event)
-    db.session.flush()
+    db.session.add(event)  # written with the rest of the transaction
     return event
 
 

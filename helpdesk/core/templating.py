@@ -20,6 +20,8 @@ CLOCK_STATES = {
     "running": _l("on time"), "at_risk": _l("at risk"), "breached": _l("breached"), "paused": _l("paused"),
     "met": _l("met"), "missed": _l("missed"),
 }
+DELIVERY_STATES = {"pending": _l("queued"), "sending": _l("sending"), "sent": _l("sent"), "failed": _l("failed"),
+                   "uncertain": _l("check delivery")}
 GROUPINGS = {"month": _l("Month"), "category": _l("Category"), "council": _l("Council"), "channel": _l("Channel")}
 ACTION_LABELS = {
     "created": _l("created the record"),
@@ -95,6 +97,7 @@ def register(app: Flask) -> None:
         minutes=minutes,
         clock_state=lambda state: str(CLOCK_STATES.get(state, state)),
         grouping=lambda key: str(GROUPINGS.get(key, key)),
+        delivery_state=lambda key: str(DELIVERY_STATES.get(key, key)),
         dateformat=lambda value, style="medium": format_date(value, style) if value else "—",
         reject_page=lambda args: {key: value for key, value in args.to_dict(flat=False).items() if key != "page"},
     )

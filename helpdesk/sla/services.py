@@ -41,7 +41,7 @@ def official_holidays(code: str, years=HOLIDAY_YEARS) -> dict[date, str]:
 
 def business_calendar(calendar: Calendar) -> BusinessCalendar:
     """The arithmetic for ``calendar``, built once per version of it (per process)."""
-    version = (calendar.updated_at, len(calendar.intervals), len(calendar.holidays))
+    version = calendar.updated_at  # every change of hours or holidays moves it (see save_calendar, add_holiday)
     cached = _built.get(calendar.id)
     if cached is not None and cached[0] == version:
         return cached[1]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from helpdesk.extensions import db
-from helpdesk.tickets.models import Message, Ticket
+from helpdesk.tickets.models import HeldMail, Message, Ticket
 
 CSV_COLUMNS = ("number", "subject", "status", "priority", "category", "channel", "council", "instance_url",
                "requester", "requester_email", "requester_phone", "assignee", "created_at", "updated_at",
@@ -68,6 +68,7 @@ def message_record(message: Message) -> dict:
         "body_text": message.body_text,
         "body_html": message.body_html,
         "deleted_at": iso(message.deleted_at),
+        "bounced_at": iso(message.bounced_at),
         "attachments": [{"filename": item.filename, "content_type": item.content_type, "size": item.size,
                          "sha256": item.sha256} for item in message.attachments],
     }
@@ -79,8 +80,15 @@ def message_record(message: Message) -> dict:
     return record
 
 
+def held_record(held: HeldMail) -> dict:
+    return {"message_id": held.message_id, "from": held.from_address, "subject": held.subject,
+            "reason": held.reason, "received_at": iso(held.received_at), "status": held.status,
+            "mailbox": held.mailbox, "size": held.size, "sha256": held.raw_sha256, "ticket": held.ticket_id}
+
+
 def write_json(output: IO[str]) -> int:
-    """Write ``{"tickets": [...]}`` one ticket at a time (memory stays flat); return how many."""
+    """Write ``{"tickets": [...], "filtered": [...], "quarantine": [...]}`` one ticket at a time (memory
+    stays flat); return how many tickets."""
     count = 0
     output.write('{"tickets": [')
     for ticket in _tickets():
@@ -88,7 +96,12 @@ def write_json(output: IO[str]) -> int:
         count += 1
         if count % 500 == 0:
             db.session.expunge_all()
-    output.write("\n]}\n")
+    output.write("\n]")
+    for key, kind in (("filtered", "filtered"), ("quarantine", "quarantined")):
+        records = [held_record(held) for held in db.session.scalars(
+            select(HeldMail).where(HeldMail.kind == kind).order_by(HeldMail.id))]
+        output.write(f', "{key}": ' + json.dumps(records, ensure_ascii=False))
+    output.write("}\n")
     return count
 
 

@@ -204,13 +204,14 @@ def _fill(message: Message, mail: ParsedMail) -> None:
     message.to_addresses = ", ".join(address for _, address in mail.to)
     message.cc_addresses = ", ".join(address for _, address in mail.cc)
     message.subject = mail.subject
-    db.session.flush()
+    if "cid:" in mail.html:
+        db.session.flush()  # the attachments' ids make the inline images' addresses
     message.body_html = _html(mail, message)
 
 
 def _open(mail: ParsedMail, now: datetime, mentioned: Ticket | None) -> Ticket:
     contact = db.session.scalar(select(Contact).where(func.lower(Contact.email) == mail.from_address).limit(1))
-    council = council_for_address(mail.from_address) if mail.from_address else None
+    council = contact.council if contact else council_for_address(mail.from_address) if mail.from_address else None
     body = mail.text
     if mentioned is not None:
         body = f"[{mentioned.reference}] {body}"

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 import secrets
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -79,6 +80,11 @@ def send_reply(message: Message) -> None:
                             for item in message.attachments])
 
 
+def _language(language: str):
+    """Babel's force_locale reloads the catalogues each time: only switch when the language differs."""
+    return nullcontext() if str(get_locale() or "") == language else force_locale(language)
+
+
 def acknowledge(ticket: Ticket, now: datetime) -> Message | None:
     """Tell the sender of a new e-mail ticket that it arrived: its number, the support hours, when to
     expect an answer. Never to the desk itself, and at most once per sender every ten minutes."""
@@ -91,7 +97,7 @@ def acknowledge(ticket: Ticket, now: datetime) -> Message | None:
     if recent:
         return None
     config = current_app.config
-    with force_locale(config["DEFAULT_LANGUAGE"]):
+    with _language(config["DEFAULT_LANGUAGE"]):
         lines = [_("Hello,"), "",
                  _("We have received your message and opened ticket %(reference)s. Keep the number in the subject "
                    "when you write about it again.", reference=ticket.reference), "",

@@ -48,6 +48,8 @@ class Ticket(TimestampMixin, db.Model):
     activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     version: Mapped[int] = mapped_column(default=1)
+    # Set by the services when something a person would call an update happens (not by SLA bookkeeping).
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # SLA clocks (see helpdesk/tickets/clocks.py): due and warning times while a clock runs, the targets
     # that applied, the business time each clock used when it stopped, and which notices went out.
     sla_policy_id: Mapped[int | None] = mapped_column(ForeignKey("sla_policies.id"), index=True)

@@ -8,6 +8,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from email_reply_parser import EmailReplyParser
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -17,6 +18,7 @@ from helpdesk.core import audit
 from helpdesk.core.errors import DomainError
 from helpdesk.core.forms import show_error
 from helpdesk.core.models import utcnow
+from helpdesk.core.outbox import OutboxMessage
 from helpdesk.core.templating import describe_field
 from helpdesk.core.validation import whole_number
 from helpdesk.core.views import safe_next
@@ -232,7 +234,8 @@ def _page(ticket: Ticket, status: int = 200, **forms):
     """The ticket page; ``forms`` replace the blank forms (to show one that failed, with its errors)."""
     messages = [message for message in ticket.messages
                 if current_user.is_staff or message.is_visible_to_council]
-    context = {"ticket": ticket, "messages": messages, "labels": LABELS}
+    context = {"ticket": ticket, "messages": messages, "labels": LABELS, "visible_parts": visible_parts(messages),
+               "deliveries": deliveries(messages) if current_user.is_staff else {}}
     if current_user.is_staff and ticket.sla_policy is not None:
         context["clocks"] = clocks.clocks(ticket, utcnow())
     if current_user.is_staff:
@@ -255,6 +258,26 @@ def _page(ticket: Ticket, status: int = 200, **forms):
         context.update(reply=forms.get("reply") or CouncilReplyForm(prefix="reply"),
                        can_close=is_requester(current_user, ticket) and ticket.status is not TicketStatus.CLOSED)
     return render_template("tickets/show.html", **context), status
+
+
+def visible_parts(messages: list[Message]) -> dict[int, str]:
+    """For mail, the part a person wrote: quoted history and signatures folded away (the full text stays)."""
+    parts = {}
+    for message in messages:
+        if message.kind is MessageKind.INBOUND and message.message_id and not message.body_html:
+            visible = EmailReplyParser.parse_reply(message.body_text).strip()
+            if visible and len(visible) < len(message.body_text.strip()):
+                parts[message.id] = visible
+    return parts
+
+
+def deliveries(messages: list[Message]) -> dict[int, OutboxMessage]:
+    """How the e-mail of each sent message is doing (queued, sent, failed…)."""
+    ids = [message.id for message in messages if message.kind in (MessageKind.REPLY, MessageKind.ACKNOWLEDGEMENT)]
+    if not ids:
+        return {}
+    return {item.related_id: item for item in db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.related_type == Message.__tablename__, OutboxMessage.related_id.in_(ids)))}
 
 
 def _local_now():

@@ -1,0 +1,92 @@
+"""Administrators see mail kept aside, turn filtered mail into tickets, retry quarantine; CLI import."""
+import json
+import mailbox
+from email.message import EmailMessage
+
+from sqlalchemy import func, select
+
+from helpdesk.auth.models import Role
+from helpdesk.extensions import db
+from helpdesk.tickets.export import write_json
+from helpdesk.tickets.inbound import ingest
+from helpdesk.tickets.models import HeldMail, Ticket
+from tests import factories
+from tests.pages import text
+
+
+def automatic(subject="Fora de l'oficina"):
+    message = EmailMessage()
+    message["From"], message["Subject"], message["Message-ID"] = "marta@vic.cat", subject, f"<{subject[:4]}@vic.cat>"
+    message["Auto-Submitted"] = "auto-replied"
+    message.set_content("Torno dilluns.")
+    return message.as_bytes()
+
+
+def test_filtered_mail_is_listed_downloadable_and_can_become_a_ticket(client, app):
+    ingest(automatic(), "inbox")
+    held_id = db.session.scalar(select(HeldMail.id))
+    factories.user(Role.ADMIN, email="admin@example.org")
+    client.login("admin@example.org", factories.PASSWORD)
+    page = text(client.get("/admin/mail/filtered"))
+    assert "Fora de l'oficina" in page and "Auto-Submitted: auto-replied" in page
+    with client.get(f"/admin/mail/message/{held_id}.eml") as response:
+        assert response.mimetype == "message/rfc822" and b"Torno dilluns." in response.data
+    response = client.submit(f"/admin/mail/message/{held_id}/ticket")
+    assert response.status_code == 302
+    ticket = db.session.scalar(select(Ticket))
+    assert ticket.subject == "Fora de l'oficina" and db.session.get(HeldMail, held_id).status == "ticketed"
+    assert "Fora de l'oficina" not in text(client.get("/admin/mail/filtered"))
+
+
+def test_only_administrators_see_held_mail(client, app):
+    factories.user(Role.AGENT, email="agent@example.org")
+    client.login("agent@example.org", factories.PASSWORD)
+    assert client.get("/admin/mail/filtered").status_code == 403
+
+
+def test_export_lists_filtered_and_quarantined_mail(app):
+    ingest(automatic(), "inbox")
+    app.config["MAIL_MAX_BYTES"] = 1024
+    ingest(automatic("x" * 20) + b"y" * 2000, "inbox")
+    app.config["MAIL_MAX_BYTES"] = 25 * 1024 * 1024
+    import io
+    output = io.StringIO()
+    write_json(output)
+    exported = json.loads(output.getvalue())
+    assert [item["subject"] for item in exported["filtered"]] == ["Fora de l'oficina"]
+    [quarantined] = exported["quarantine"]
+    assert {"message_id", "from", "subject", "reason", "received_at"} <= set(quarantined)
+    assert "larger than" in quarantined["reason"]
+
+
+def test_cli_imports_eml_mbox_and_maildir_and_accounts_for_everything(app, tmp_path):
+    from tests.test_cli import HELPDESK
+    import os
+    import subprocess
+    from tests.conftest import SECRET_KEY
+
+    def plain(number):
+        message = EmailMessage()
+        message["From"], message["Subject"] = f"p{number}@vic.cat", f"Consulta {number}"
+        message["Message-ID"] = f"<c{number}@vic.cat>"
+        message.set_content("Hola")
+        return message
+
+    (tmp_path / "one.eml").write_bytes(plain(1).as_bytes())
+    box = mailbox.mbox(str(tmp_path / "box.mbox"))
+    box.add(plain(2))
+    box.add(plain(3))
+    box.close()
+    maildir = mailbox.Maildir(str(tmp_path / "Maildir"))
+    maildir.add(plain(4))
+    maildir.add(plain(1))  # the same message again
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("HELPDESK_")}
+    environ.update(HELPDESK_INSTANCE_PATH=str(tmp_path / "instance"), HELPDESK_SECRET_KEY=SECRET_KEY,
+                   HELPDESK_DATABASE_URL=app.config["DATABASE_URL"])
+    result = subprocess.run([HELPDESK, "mail", "import", str(tmp_path / "one.eml"), str(tmp_path / "box.mbox"),
+                             str(tmp_path / "Maildir")], capture_output=True, text=True, env=environ, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ("5 messages: 4 new tickets, 0 follow-ups, 0 filtered, 0 quarantined, "
+                                     "1 duplicates.")
+    db.session.remove()
+    assert db.session.scalar(select(func.count(Ticket.id))) == 4
