@@ -121,6 +121,11 @@ SEVEN_BIT_CODECS = ("utf-7", "iso2022_jp_ext", "iso2022_jp", "iso2022_kr", "utf-
 
 
 def decode_bytes(data: bytes, label: str | None) -> str:
+    """Text from bytes, without NUL characters (PostgreSQL text cannot hold them; they are never meant)."""
+    return _decode_bytes(data, label).replace("\x00", "")
+
+
+def _decode_bytes(data: bytes, label: str | None) -> str:
     """Text from bytes. Bytes that are valid UTF-8 are UTF-8 whatever the label says (legacy 8-bit text is
     almost never valid UTF-8, and mislabelled UTF-8 is common); otherwise the label, then Windows-1252."""
     codec = codec_for(label)
@@ -160,7 +165,7 @@ def header_text(value, hint: str | None = None) -> str:
     """A header as readable text: encoded words decoded (with the charset fallbacks), folding undone."""
     if value is None:
         return ""
-    value = _recover_8bit(str(value), hint)
+    value = _recover_8bit(str(value), hint).replace("\x00", "")
     value = re.sub(r"\r?\n[ \t]+", " ", value).replace("\n", " ")
     try:
         chunks = decode_header(value)

@@ -60,12 +60,10 @@ def ingest(raw: bytes, mailbox: str, now: datetime | None = None) -> Outcome:
     if db.session.scalar(select(ReceivedMail.id).where(ReceivedMail.mailbox == mailbox,
                                                        ReceivedMail.message_id == mail.message_id)):
         return Outcome("duplicate", detail=mail.message_id)
-    try:
-        with db.session.begin_nested():
-            outcome = _route(mail, raw, sha256, mailbox, now)
-            db.session.add(ReceivedMail(mailbox=mailbox, message_id=mail.message_id, raw_sha256=sha256,
-                                        size=len(raw), received_at=now, outcome=outcome.kind,
-                                        ticket_id=outcome.ticket_id))
+    try:  # the session holds nothing else: each message is its own transaction
+        outcome = _route(mail, raw, sha256, mailbox, now)
+        db.session.add(ReceivedMail(mailbox=mailbox, message_id=mail.message_id, raw_sha256=sha256,
+                                    size=len(raw), received_at=now, outcome=outcome.kind, ticket_id=outcome.ticket_id))
         db.session.commit()
         return outcome
     except IntegrityError:

@@ -181,7 +181,8 @@ def open_ticket(actor: User | None, data: TicketData, now: datetime, *,
     ticket = Ticket(subject=subject, channel=data.channel, category=data.category, priority=data.priority,
                     status=TicketStatus.NEW, council=council, instance=instance, requester_contact=contact,
                     requester_name=(data.requester_name.strip() or (contact.name if contact else ""))[:200],
-                    requester_email=email, requester_phone=phone, created_at=now, updated_at=now, activity_at=now)
+                    requester_email=email, requester_phone=phone, created_at=now, updated_at=now, activity_at=now,
+                    pauses=[])  # known empty: the SLA clock need not ask the database
     db.session.add(ticket)
     message = Message(ticket=ticket, kind=first_kind, body_text=body, created_at=now,
                       author_id=actor.id if actor is not None else None,
