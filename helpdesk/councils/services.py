@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from helpdesk.auth.models import User
 from helpdesk.core import audit
@@ -188,3 +188,19 @@ def _suggestion(council: Council, contact: Contact | None, reason: str) -> dict:
     return {"council_id": council.id, "council_name": council.name,
             "contact_id": contact.id if contact else None, "contact_name": contact.name if contact else "",
             "contact_phone": contact.phone if contact else "", "reason": reason}
+
+
+def council_for_address(address: str) -> Council | None:
+    """The council a sender belongs to: its contact, else its e-mail domain (sub-domains count)."""
+    contact = db.session.scalar(select(Contact).where(func.lower(Contact.email) == address.lower()).limit(1))
+    if contact is not None:
+        return contact.council
+    domain = address.rpartition("@")[2].lower()
+    parts = domain.split(".")
+    candidates = [".".join(parts[index:]) for index in range(len(parts) - 1)]
+    rows = dict(db.session.execute(select(CouncilDomain.domain, CouncilDomain.council_id)
+                                   .where(CouncilDomain.domain.in_(candidates))).all())
+    for candidate in candidates:
+        if candidate in rows:
+            return db.session.get(Council, rows[candidate])
+    return None

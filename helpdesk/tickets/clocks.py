@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from helpdesk.auth.models import Role, User
 from helpdesk.core import audit
@@ -16,7 +17,7 @@ from helpdesk.core.models import utcnow
 from helpdesk.core.outbox import queue_mail
 from helpdesk.extensions import db
 from helpdesk.sla.clocks import Clock, ClockState, Pause, clock
-from helpdesk.sla.models import POLICY_DIMENSIONS
+from helpdesk.sla.models import POLICY_DIMENSIONS, Calendar, SlaPolicy
 from helpdesk.sla.services import business_calendar, choose_policy, targets_changed
 from helpdesk.tickets.models import Ticket, TicketPause
 from helpdesk.tickets.states import ACTIVE_STATUSES, LABELS, Category, Priority, TicketStatus
@@ -192,9 +193,6 @@ class Deadline:
 
 def deadlines(tickets: list[Ticket], now: datetime) -> dict[int, Deadline]:
     """The nearest deadline of each active ticket with a policy, with the business time left."""
-    from sqlalchemy.orm import selectinload
-
-    from helpdesk.sla.models import Calendar, SlaPolicy
     policy_ids = {ticket.sla_policy_id for ticket in tickets if ticket.sla_policy_id}
     calendars = {policy.id: business_calendar(policy.calendar) for policy in db.session.scalars(
         select(SlaPolicy).where(SlaPolicy.id.in_(policy_ids)).options(

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from helpdesk.auth.models import User
@@ -24,7 +24,8 @@ from helpdesk.core.mailparse import ParsedMail, parse
 from helpdesk.core.models import utcnow
 from helpdesk.core.outbox import queue_mail
 from helpdesk.core.storage import BlobStore
-from helpdesk.councils.models import Contact, Council, CouncilDomain
+from helpdesk.councils.models import Contact
+from helpdesk.councils.services import council_for_address
 from helpdesk.extensions import db
 from helpdesk.tickets import mailing
 from helpdesk.tickets.models import HeldMail, Message, ReceivedMail, Ticket
@@ -164,22 +165,6 @@ def may_write(address: str, ticket: Ticket) -> bool:
     return user is not None and user.is_staff and user.is_active
 
 
-def council_for_address(address: str) -> Council | None:
-    """The council a sender belongs to: its contact, else its e-mail domain (sub-domains count)."""
-    contact = db.session.scalar(select(Contact).where(func.lower(Contact.email) == address.lower()).limit(1))
-    if contact is not None:
-        return contact.council
-    domain = address.rpartition("@")[2].lower()
-    parts = domain.split(".")
-    candidates = [".".join(parts[index:]) for index in range(len(parts) - 1)]
-    rows = dict(db.session.execute(select(CouncilDomain.domain, CouncilDomain.council_id)
-                                   .where(CouncilDomain.domain.in_(candidates))).all())
-    for candidate in candidates:
-        if candidate in rows:
-            return db.session.get(Council, rows[candidate])
-    return None
-
-
 def _uploads(mail: ParsedMail) -> list[Upload]:
     return [Upload(item.filename, item.data, item.content_type) for item in mail.attachments]
 
@@ -189,9 +174,8 @@ def _html(mail: ParsedMail, message: Message) -> str:
     if not mail.html:
         return ""
     html = mail.html
-    by_cid = {item.content_id: None for item in mail.attachments if item.content_id}
     for stored, original in zip(message.attachments, mail.attachments, strict=False):
-        if original.content_id in by_cid:
+        if original.content_id:
             html = html.replace(f"cid:{original.content_id}", f"/attachments/{stored.id}/{stored.filename}")
     return sanitize_html(html)
 
@@ -292,4 +276,4 @@ def retry(held: HeldMail, now: datetime | None = None) -> Outcome:
 
 
 def held_query(kind: str):
-    return select(HeldMail).where(HeldMail.kind == kind, or_(HeldMail.status == "held")).order_by(HeldMail.id.desc())
+    return select(HeldMail).where(HeldMail.kind == kind, HeldMail.status == "held").order_by(HeldMail.id.desc())

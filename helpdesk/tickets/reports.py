@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from markupsafe import escape
 from sqlalchemy import select
 
 from helpdesk.councils.models import Council
@@ -100,7 +101,6 @@ def _key(group: str, created: datetime, category: Category, channel: Channel, co
 
 def chart_svg(rows: list[Row], first_label: str, resolution_label: str) -> str:
     """Horizontal bars of the share met, two per row; drawn here, no scripts."""
-    from markupsafe import escape
     line, label_width, bar_width = 34, 220, 420
     height = 40 + line * len(rows)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {label_width + bar_width + 70} {height}" '

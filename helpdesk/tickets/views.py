@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import format_datetime
@@ -281,7 +282,6 @@ def deliveries(messages: list[Message]) -> dict[int, OutboxMessage]:
 
 
 def _local_now():
-    from zoneinfo import ZoneInfo
     return utcnow().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).replace(tzinfo=None, second=0,
                                                                                    microsecond=0)
 
