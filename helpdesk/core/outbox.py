@@ -78,7 +78,6 @@ def queue_mail(to: list[str], subject: str, body_text: str, *, body_html: str = 
                             related_type=related.__tablename__ if related is not None else "",
                             related_id=related.id if related is not None else None)
     db.session.add(message)
-    db.session.flush()
     return message
 
 

@@ -195,6 +195,11 @@ def council_for_address(address: str) -> Council | None:
     contact = db.session.scalar(select(Contact).where(func.lower(Contact.email) == address.lower()).limit(1))
     if contact is not None:
         return contact.council
+    return council_for_domain(address)
+
+
+def council_for_domain(address: str) -> Council | None:
+    """The council whose e-mail domain ``address`` is in (sub-domains count)."""
     domain = address.rpartition("@")[2].lower()
     parts = domain.split(".")
     candidates = [".".join(parts[index:]) for index in range(len(parts) - 1)]

@@ -25,7 +25,7 @@ from helpdesk.core.models import utcnow
 from helpdesk.core.outbox import queue_mail
 from helpdesk.core.storage import BlobStore
 from helpdesk.councils.models import Contact
-from helpdesk.councils.services import council_for_address
+from helpdesk.councils.services import council_for_address, council_for_domain
 from helpdesk.extensions import db
 from helpdesk.tickets import mailing
 from helpdesk.tickets.models import HeldMail, Message, ReceivedMail, Ticket
@@ -171,38 +171,46 @@ def _uploads(mail: ParsedMail) -> list[Upload]:
 
 def _html(mail: ParsedMail, message: Message) -> str:
     """The message's HTML, sanitised, with inline ``cid:`` images pointing at their stored attachment."""
-    if not mail.html:
-        return ""
     html = mail.html
-    for stored, original in zip(message.attachments, mail.attachments, strict=False):
-        if original.content_id:
-            html = html.replace(f"cid:{original.content_id}", f"/attachments/{stored.id}/{stored.filename}")
-    return sanitize_html(html)
-
-
-def _fill(message: Message, mail: ParsedMail) -> None:
-    message.message_id = mail.message_id
-    message.from_name, message.from_address = mail.from_name, mail.from_address
-    message.to_addresses = ", ".join(address for _, address in mail.to)
-    message.cc_addresses = ", ".join(address for _, address in mail.cc)
-    message.subject = mail.subject
-    if "cid:" in mail.html:
+    if "cid:" in html:
         db.session.flush()  # the attachments' ids make the inline images' addresses
+        for stored, original in zip(message.attachments, mail.attachments, strict=False):
+            if original.content_id:
+                html = html.replace(f"cid:{original.content_id}", f"/attachments/{stored.id}/{stored.filename}")
+    return sanitize_html(html) if html else ""
+
+
+def _fields(mail: ParsedMail) -> dict[str, str]:
+    """The message's columns that come from the mail's headers."""
+    return {"message_id": mail.message_id, "from_name": mail.from_name, "from_address": mail.from_address,
+            "to_addresses": ", ".join(address for _, address in mail.to),
+            "cc_addresses": ", ".join(address for _, address in mail.cc), "subject": mail.subject}
+
+
+def _message(ticket: Ticket, kind: MessageKind, mail: ParsedMail, now: datetime) -> Message:
+    message = Message(ticket=ticket, kind=kind, body_text=mail.text, created_at=now, **_fields(mail))
+    db.session.add(message)
+    store_attachments(message, _uploads(mail))
     message.body_html = _html(mail, message)
+    return message
 
 
 def _open(mail: ParsedMail, now: datetime, mentioned: Ticket | None) -> Ticket:
     contact = db.session.scalar(select(Contact).where(func.lower(Contact.email) == mail.from_address).limit(1))
-    council = contact.council if contact else council_for_address(mail.from_address) if mail.from_address else None
+    council = contact.council if contact else council_for_domain(mail.from_address) if mail.from_address else None
     body = mail.text
     if mentioned is not None:
         body = f"[{mentioned.reference}] {body}"
+    fields = _fields(mail)
+    if "cid:" not in mail.html:
+        fields["body_html"] = _html(mail, None)
     ticket = open_ticket(None, TicketData(
         subject=mail.subject or "(sense assumpte)", body=body, channel=Channel.EMAIL,
         council_id=council.id if council else None, requester_contact_id=contact.id if contact else None,
         requester_name=mail.from_name, requester_email=mail.from_address if "@" in mail.from_address else "",
-        attachments=_uploads(mail)), now, from_mail=True)
-    _fill(ticket.messages[0], mail)
+        attachments=_uploads(mail), message_fields=fields), now, from_mail=True)
+    if "cid:" in mail.html:
+        ticket.messages[0].body_html = _html(mail, ticket.messages[0])
     if mentioned is not None:
         audit.record(None, "mentions", ticket, {"mentions_id": {"before": None, "after": mentioned.id}})
     mailing.acknowledge(ticket, now)
@@ -210,13 +218,11 @@ def _open(mail: ParsedMail, now: datetime, mentioned: Ticket | None) -> Ticket:
 
 
 def _add_inbound(ticket: Ticket, mail: ParsedMail, now: datetime) -> None:
-    message = Message(ticket=ticket, kind=MessageKind.INBOUND, body_text=mail.text, created_at=now)
-    db.session.add(message)
-    store_attachments(message, _uploads(mail))
-    _fill(message, mail)
+    message = _message(ticket, MessageKind.INBOUND, mail, now)
     ticket.activity_at = ticket.updated_at = now
     if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
         change_status(None, ticket, TicketStatus.OPEN, now, reason="requester_replied")
+    db.session.flush()
     audit.record(None, "message_inbound", ticket, {"message_id": {"before": None, "after": message.id}})
     reindex(ticket)
 
@@ -224,10 +230,7 @@ def _add_inbound(ticket: Ticket, mail: ParsedMail, now: datetime) -> None:
 def _add_automatic(ticket: Ticket, mail: ParsedMail, now: datetime) -> None:
     """An auto-reply or a bounce on a known thread: kept on the ticket, which does not reopen."""
     kind = MessageKind.BOUNCE if mail.automatic == "bounce" else MessageKind.AUTO_REPLY
-    message = Message(ticket=ticket, kind=kind, body_text=mail.text, created_at=now)
-    db.session.add(message)
-    store_attachments(message, _uploads(mail))
-    _fill(message, mail)
+    _message(ticket, kind, mail, now)
     ticket.activity_at = now
     if kind is MessageKind.BOUNCE:
         bounced = db.session.scalars(select(Message).where(
@@ -256,8 +259,8 @@ def ticket_held(held: HeldMail, actor: User | None, now: datetime | None = None)
     ticket = open_ticket(None, TicketData(
         subject=mail.subject or "(sense assumpte)", body=mail.text, channel=Channel.EMAIL,
         requester_name=mail.from_name, requester_email=mail.from_address if "@" in mail.from_address else "",
-        attachments=_uploads(mail)), now, from_mail=True)
-    _fill(ticket.messages[0], mail)
+        attachments=_uploads(mail), message_fields=_fields(mail)), now, from_mail=True)
+    ticket.messages[0].body_html = _html(mail, ticket.messages[0])
     held.status, held.resolved_at, held.ticket_id = "ticketed", now, ticket.id
     audit.record(actor, "created_from_filtered_mail", ticket, {})
     return ticket

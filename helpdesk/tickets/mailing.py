@@ -50,9 +50,10 @@ def tagged_subject(ticket: Ticket, subject: str | None = None) -> str:
     """The subject with the ticket's tag: "[Participa311 #123] …" (the tag is not repeated)."""
     tag = f"[{current_app.config['MAIL_SUBJECT_TAG']} #{ticket.id}]".replace("[ #", "[#")
     subject = subject or ticket.subject
-    pattern = re.compile(r"\[(?:" + re.escape(current_app.config["MAIL_SUBJECT_TAG"]) + r"\s*)?#" +
-                         str(ticket.id) + r"\]\s*", re.IGNORECASE)
-    return f"{tag} {pattern.sub('', subject).strip()}"
+    pattern = r"\[(?:" + re.escape(current_app.config["MAIL_SUBJECT_TAG"]) + r"\s*)?#(\d+)\]\s*"
+    untagged = re.sub(pattern, lambda match: "" if match.group(1) == str(ticket.id) else match.group(0), subject,
+                      flags=re.IGNORECASE)
+    return f"{tag} {untagged.strip()}"
 
 
 def _thread_headers(ticket: Ticket) -> dict[str, str]:
@@ -91,9 +92,10 @@ def acknowledge(ticket: Ticket, now: datetime) -> Message | None:
     address = (ticket.requester_email or "").lower()
     if not address or address in desk_addresses():
         return None
-    recent = db.session.scalar(select(func.count(Message.id)).where(
-        Message.kind == MessageKind.ACKNOWLEDGEMENT, func.lower(Message.to_addresses) == address,
-        Message.created_at > now - ACK_INTERVAL))
+    with db.session.no_autoflush:  # (the pending rows of this new ticket are no acknowledgement)
+        recent = db.session.scalar(select(func.count(Message.id)).where(
+            Message.kind == MessageKind.ACKNOWLEDGEMENT, func.lower(Message.to_addresses) == address,
+            Message.created_at > now - ACK_INTERVAL))
     if recent:
         return None
     config = current_app.config

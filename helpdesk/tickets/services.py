@@ -53,6 +53,8 @@ class TicketData:
     requester_email: str = ""
     requester_phone: str = ""
     attachments: list[Upload] = field(default_factory=list)
+    # Further columns of the first message, as mail brings them (Message-ID, recipients, HTML).
+    message_fields: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -184,16 +186,20 @@ def open_ticket(actor: User | None, data: TicketData, now: datetime, *,
                     requester_email=email, requester_phone=phone, created_at=now, updated_at=now, activity_at=now,
                     pauses=[])  # known empty: the SLA clock need not ask the database
     db.session.add(ticket)
+    inbound = first_kind is MessageKind.INBOUND
     message = Message(ticket=ticket, kind=first_kind, body_text=body, created_at=now,
-                      author_id=actor.id if actor is not None else None,
-                      from_name=ticket.requester_name if first_kind is MessageKind.INBOUND else "",
-                      from_address=(email or "") if first_kind is MessageKind.INBOUND else "",
-                      subject=subject)
+                      author_id=actor.id if actor is not None else None, **{
+                          "from_name": ticket.requester_name if inbound else "",
+                          "from_address": (email or "") if inbound else "", "subject": subject,
+                          **data.message_fields})
     db.session.add(message)
     store_attachments(message, data.attachments)
+    with db.session.no_autoflush:  # everything goes to the database in one flush
+        clocks.recompute(ticket, now, actor)
     db.session.flush()
     audit.record(actor, "created", ticket, audit.diff({}, audit.snapshot(ticket, Ticket.AUDITED)))
-    clocks.recompute(ticket, now, actor)
+    if clock := audit.diff({}, audit.snapshot(ticket, clocks.CLOCKED)):
+        audit.record(actor, "clock", ticket, clock)
     reindex(ticket)
     return ticket
 
