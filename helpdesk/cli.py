@@ -262,25 +262,37 @@ def mail_retry_command() -> None:
 @mail_group.command("poll")
 @click.option("--once", is_flag=True, help="Fetch what is there and exit.")
 def mail_poll_command(once: bool) -> None:
-    """Fetch mail from the configured IMAP mailbox in the foreground (IDLE where the server has it)."""
+    """Fetch mail from every configured IMAP mailbox in the foreground (IDLE where the server has it)."""
     import logging
     import signal
     import threading
 
     from flask import current_app
 
-    from helpdesk.core.mailbox import MailboxSettings
-    from helpdesk.tickets.fetching import Fetcher
+    from helpdesk.core.mailbox import configured_mailboxes
+    from helpdesk.tickets.fetching import Fetcher, FetcherPool
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    settings = MailboxSettings.from_config(current_app.config)
-    if settings is None:
-        _fail("no mailbox configured: set HELPDESK_IMAP_HOST, HELPDESK_IMAP_USERNAME and HELPDESK_IMAP_PASSWORD")
-    fetcher = Fetcher(current_app._get_current_object(), settings)
+    app = current_app._get_current_object()
+    mailboxes, problems = configured_mailboxes(app.config)
+    for problem in problems:
+        click.echo(f"not fetched: {problem}", err=True)
+    if not mailboxes:
+        _fail("no mailbox configured: add one in Administration → Mailboxes, or set HELPDESK_IMAP_HOST, "
+              "HELPDESK_IMAP_USERNAME and HELPDESK_IMAP_PASSWORD")
     if once:
-        click.echo(f"{fetcher.fetch_once()} new message(s) taken in.")
+        for settings in mailboxes:
+            fetcher = Fetcher(app, settings)
+            try:
+                click.echo(f"{settings.name}: {fetcher.fetch_once()} new message(s) taken in.")
+            finally:
+                fetcher.close()
         return
     stop = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda *_: stop.set())
-    fetcher.run(stop)
+    pool = FetcherPool(app)
+    while not stop.is_set():
+        pool.sync()
+        stop.wait(30)
+    pool.stop_all()

@@ -57,6 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "IMAP_FOLDER": "INBOX",
     "IMAP_PROCESSED_FOLDER": "",  # empty: processed mail is flagged \\Seen and left in the folder
     "IMAP_POLL_SECONDS": 60,  # when the server has no IDLE
+    "IMAP_CA_FILE": "",  # a CA bundle for mail servers with a private certificate authority (all mailboxes)
     # The scheduler: one process runs the jobs; another waits and takes over when the lease runs out.
     "SCHEDULER_LEASE_SECONDS": 60,
     # SLA: a ticket is "at risk" once this share of a target's business time is used.
@@ -164,6 +165,8 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError("MAIL_MAX_BYTES", "must be at least 1024")
     if not 5 <= config["IMAP_POLL_SECONDS"] <= 3600:
         raise ConfigError("IMAP_POLL_SECONDS", "must be between 5 and 3600")
+    if config["IMAP_CA_FILE"] and not Path(config["IMAP_CA_FILE"]).is_file():
+        raise ConfigError("IMAP_CA_FILE", f"no such file: {config['IMAP_CA_FILE']}")
     if not 1 <= config["SMTP_PORT"] <= 65535:
         raise ConfigError("SMTP_PORT", f"must be between 1 and 65535, got {config['SMTP_PORT']}")
     if not 5 <= config["SCHEDULER_LEASE_SECONDS"] <= 3600:

@@ -19,6 +19,7 @@ from helpdesk.core.jobs import JOBS as CORE_JOBS
 from helpdesk.core.models import utcnow
 from helpdesk.core.scheduling import Job
 from helpdesk.extensions import db
+from helpdesk.tickets.fetching import FetcherPool
 from helpdesk.tickets.jobs import JOBS as TICKET_JOBS
 
 log = logging.getLogger("helpdesk.scheduler")
@@ -58,20 +59,6 @@ def run_once(app: Flask) -> bool:
     return True
 
 
-def start_fetcher(app: Flask) -> threading.Event | None:
-    """Fetch mail from the configured mailbox in a thread of its own (IDLE holds a connection open)."""
-    from helpdesk.core.mailbox import MailboxSettings
-    from helpdesk.tickets.fetching import Fetcher
-
-    settings = MailboxSettings.from_config(app.config)
-    if settings is None:
-        return None
-    stop = threading.Event()
-    threading.Thread(target=Fetcher(app, settings).run, args=(stop,), name="mail-fetcher", daemon=True).start()
-    log.info("fetching mail from %s", settings.name)
-    return stop
-
-
 def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
     """Hold the lease and run the jobs; stand by while another process holds it."""
     stop = stop or threading.Event()
@@ -79,7 +66,7 @@ def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
     duration = timedelta(seconds=app.config["SCHEDULER_LEASE_SECONDS"])
     renew_every = max(1.0, duration.total_seconds() / 3)
     scheduler: BackgroundScheduler | None = None
-    fetcher_stop: threading.Event | None = None
+    fetchers = FetcherPool(app)
     log.info("scheduler %s starting (lease %ss)", holder, int(duration.total_seconds()))
     try:
         while not stop.is_set():
@@ -94,7 +81,6 @@ def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
                     db.session.remove()
             if held and scheduler is None:
                 log.info("scheduler %s holds the lease: running jobs", holder)
-                fetcher_stop = start_fetcher(app)
                 scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"max_instances": 1, "coalesce": True})
                 for job in all_jobs():
                     scheduler.add_job(run_job, "interval", args=(app, job), seconds=job.seconds, id=job.name,
@@ -104,14 +90,17 @@ def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
                 log.warning("scheduler %s lost the lease: standing by", holder)
                 scheduler.shutdown(wait=True)
                 scheduler = None
-                if fetcher_stop is not None:
-                    fetcher_stop.set()
+                fetchers.stop_all()
             elif not held:
                 log.info("scheduler %s standing by: another process holds the lease", holder)
+            if held:
+                try:
+                    fetchers.sync()  # mailboxes added or changed in the administration screens
+                except Exception:
+                    log.exception("could not read the mailboxes to fetch from")
             stop.wait(renew_every)
     finally:
-        if fetcher_stop is not None:
-            fetcher_stop.set()
+        fetchers.stop_all()
         if scheduler is not None:
             scheduler.shutdown(wait=True)
             with app.app_context():

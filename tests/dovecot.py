@@ -9,14 +9,21 @@ import socket
 import subprocess
 import tempfile
 import time
+from datetime import datetime, timedelta, timezone
+from ipaddress import ip_address
 from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 CONFIG = """protocols = imap
 listen = 127.0.0.1
 base_dir = {d}/run
 state_dir = {d}/state
 log_path = {d}/log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = dovecot
@@ -39,7 +46,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 service anvil {{
@@ -55,15 +63,43 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost, signed by itself: (certificate, key) as PEM files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+                   .not_valid_after(now + timedelta(days=1))
+                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ip_address("127.0.0.1")),
+                                                               x509.DNSName("localhost")]), critical=False)
+                   .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                   .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
 class Dovecot:
-    def __init__(self) -> None:
+    """``tls``: also IMAPS on ``tls_port`` and STARTTLS on ``port``, with a self-signed certificate
+    (``certificate``, to give the client as its CA)."""
+
+    def __init__(self, tls: bool = False) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="dovecot-", dir="/tmp"))
         os.chmod(self.dir, 0o755)  # the login process runs as dovenull
         self.port = free_port()
+        self.tls_port = free_port() if tls else 0
         for name in ("mail", "state", "run"):
             (self.dir / name).mkdir()
         (self.dir / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
-        (self.dir / "dovecot.conf").write_text(CONFIG.format(d=self.dir, port=self.port))
+        ssl = "ssl = no"
+        if tls:
+            self.certificate, key = self_signed_certificate(self.dir)
+            ssl = f"ssl = yes\nssl_cert = <{self.certificate}\nssl_key = <{key}"
+        (self.dir / "dovecot.conf").write_text(CONFIG.format(d=self.dir, port=self.port, tls_port=self.tls_port,
+                                                             ssl=ssl))
         shutil.chown(self.dir / "mail", "dovecot", "dovecot")
 
     def start(self) -> None:

@@ -1,17 +1,23 @@
 """IMAP mailboxes: where to fetch from, and how far each has been read (UIDVALIDITY and last UID)."""
 from __future__ import annotations
 
+import re
+import socket
 import ssl
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import imaplib2
-from sqlalchemy import String, Text
+from sqlalchemy import String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from helpdesk.core.models import UTCDateTime
+from helpdesk.core.models import UTCDateTime, utcnow
+from helpdesk.core.sealing import SealBroken, unseal
 from helpdesk.extensions import db
+
+SECURITY_CHOICES = ("ssl", "starttls", "none")
 
 
 class MailboxState(db.Model):
@@ -24,6 +30,38 @@ class MailboxState(db.Model):
     last_uid: Mapped[int] = mapped_column(default=0)
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class Mailbox(db.Model):
+    """A mailbox configured in the administration screens (one more can come from HELPDESK_IMAP_*)."""
+
+    __tablename__ = "mailboxes"
+    __table_args__ = (UniqueConstraint("host", "username", "folder", name="uq_mailboxes_host_username_folder"),)
+    AUDITED = ("host", "port", "security", "username", "folder", "processed_folder", "poll_seconds", "is_active")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    port: Mapped[int]
+    security: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str] = mapped_column(String(255))
+    password_sealed: Mapped[str] = mapped_column(Text)  # see core.sealing
+    folder: Mapped[str] = mapped_column(String(200), default="INBOX")
+    processed_folder: Mapped[str] = mapped_column(String(200), default="")
+    poll_seconds: Mapped[int] = mapped_column(default=60)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def name(self) -> str:
+        return f"{self.username}@{self.host}/{self.folder}"
+
+    def settings(self, config: dict[str, Any]) -> MailboxSettings:
+        """How to reach it; SealBroken when the password was sealed under another SECRET_KEY."""
+        return MailboxSettings(host=self.host, port=self.port, security=self.security, username=self.username,
+                               password=unseal(self.password_sealed, config["SECRET_KEY"]), folder=self.folder,
+                               processed_folder=self.processed_folder, poll_seconds=self.poll_seconds,
+                               ca_file=config["IMAP_CA_FILE"] or None)
 
 
 @dataclass(frozen=True)
@@ -49,23 +87,87 @@ class MailboxSettings:
             return None
         return cls(host=config["IMAP_HOST"], port=config["IMAP_PORT"], security=config["IMAP_SECURITY"],
                    username=config["IMAP_USERNAME"], password=config["IMAP_PASSWORD"], folder=config["IMAP_FOLDER"],
-                   processed_folder=config["IMAP_PROCESSED_FOLDER"], poll_seconds=config["IMAP_POLL_SECONDS"])
+                   processed_folder=config["IMAP_PROCESSED_FOLDER"], poll_seconds=config["IMAP_POLL_SECONDS"],
+                   ca_file=config["IMAP_CA_FILE"] or None)
+
+
+def configured_mailboxes(config: dict[str, Any]) -> tuple[list[MailboxSettings], list[str]]:
+    """Every mailbox to fetch from (the settings' one, then the active ones of the administration
+    screens), and a line for each that cannot be used."""
+    found: dict[str, MailboxSettings] = {}
+    problems = []
+    if (from_config := MailboxSettings.from_config(config)) is not None:
+        found[from_config.name] = from_config
+    for mailbox in db.session.scalars(select(Mailbox).where(Mailbox.is_active).order_by(Mailbox.id)):
+        try:
+            found.setdefault(mailbox.name, mailbox.settings(config))
+        except SealBroken as error:
+            problems.append(f"{mailbox.name}: {error}")
+    return list(found.values()), problems
 
 
 class ImapError(Exception):
     """The server refused something or the connection broke."""
 
 
+class _Verified:
+    """imaplib2 checks no certificate unless given a CA file, and never the host name: wrap the socket
+    with the standard library's default context instead (chain and host name checked). imaplib2 also
+    reads and writes from two threads at once, which a TLS connection does not bear (OpenSSL reports an
+    "internal error" now and then): reads and writes take turns."""
+
+    def ssl_wrap_socket(self) -> None:
+        context = ssl.create_default_context(cafile=self.ca_certs)
+        try:
+            self.sock = context.wrap_socket(self.sock, server_hostname=self.host)
+        except (OSError, ValueError):
+            self.sock.close()  # a certificate refused: imaplib2 would leave the socket open
+            raise
+        self.read_fd = self.sock.fileno()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # as imaplib2 does
+        self.tls_turns = threading.Lock()
+
+    def read(self, size):
+        turns = getattr(self, "tls_turns", None)  # none before STARTTLS
+        if turns is None:
+            return super().read(size)
+        with turns:  # without waiting: what woke the reader may be a TLS record with no data (a session ticket)
+            timeout = self.sock.gettimeout()
+            self.sock.setblocking(False)
+            try:
+                return super().read(size)
+            except ssl.SSLWantReadError:
+                return b""  # imaplib2 waits a moment and reads again
+            finally:
+                self.sock.settimeout(timeout)
+
+    def send(self, data):
+        turns = getattr(self, "tls_turns", None)
+        if turns is None:
+            return super().send(data)
+        with turns:
+            return super().send(data)
+
+
+class _VerifiedIMAP4(_Verified, imaplib2.IMAP4):
+    pass
+
+
+class _VerifiedIMAP4_SSL(_Verified, imaplib2.IMAP4_SSL):
+    pass
+
+
 def connect(settings: MailboxSettings) -> imaplib2.IMAP4:
     """Log in (over TLS unless told otherwise) and select the folder."""
+    connection = None
     try:
         if settings.security == "ssl":
-            connection = imaplib2.IMAP4_SSL(settings.host, settings.port, ca_certs=settings.ca_file,
-                                            timeout=settings.timeout, cert_verify_cb=_no_extra_check)
+            connection = _VerifiedIMAP4_SSL(settings.host, settings.port, ca_certs=settings.ca_file,
+                                            timeout=settings.timeout)
         else:
-            connection = imaplib2.IMAP4(settings.host, settings.port, timeout=settings.timeout)
+            connection = _VerifiedIMAP4(settings.host, settings.port, timeout=settings.timeout)
             if settings.security == "starttls":
-                connection.starttls(ca_certs=settings.ca_file, cert_verify_cb=_no_extra_check)
+                connection.starttls(ca_certs=settings.ca_file)
         connection.login(settings.username, settings.password)
         # Servers tell more after login (MOVE, UIDPLUS…) than in their greeting.
         _, data = connection.capability()
@@ -74,12 +176,13 @@ def connect(settings: MailboxSettings) -> imaplib2.IMAP4:
         if kind != "OK":
             raise ImapError(f"cannot open folder {settings.folder}")
         return connection
-    except (OSError, ssl.SSLError, imaplib2.IMAP4.error, imaplib2.IMAP4.abort) as error:
-        raise ImapError(str(error)) from error
-
-
-def _no_extra_check(certificate, hostname):
-    return None  # the ssl module has already verified the chain and the host name
+    except (OSError, ssl.SSLError, imaplib2.IMAP4.error, imaplib2.IMAP4.abort, ImapError) as error:
+        if connection is not None:  # refused login or folder: do not leave the session open
+            try:
+                connection.logout()
+            except Exception:  # noqa: BLE001
+                connection.sock.close()
+        raise error if isinstance(error, ImapError) else ImapError(str(error)) from error
 
 
 def uidvalidity(connection: imaplib2.IMAP4) -> int:
@@ -119,3 +222,16 @@ def mark_processed(connection: imaplib2.IMAP4, uid: int, processed_folder: str) 
             connection.expunge()
     if kind != "OK":
         raise ImapError(f"cannot move message {uid} to {processed_folder}: {data}")
+
+
+def message_count(connection: imaplib2.IMAP4, folder: str) -> int | None:
+    """How many messages ``folder`` holds; None when there is no such folder."""
+    kind, data = connection.status(_quoted(folder), "(MESSAGES)")
+    if kind != "OK":
+        return None
+    match = re.search(rb"MESSAGES (\d+)", data[0] or b"")
+    return int(match.group(1)) if match else None
+
+
+def _quoted(folder: str) -> str:
+    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'

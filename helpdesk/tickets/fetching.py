@@ -8,6 +8,7 @@ connections are retried with back-off.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 
 from flask import Flask
@@ -71,17 +72,33 @@ class Fetcher:
     def mark_processed(self, uid: int) -> None:
         imap.mark_processed(self.connection, uid, self.settings.processed_folder)
 
+    def interrupt(self) -> None:
+        """Wake a fetcher waiting in IDLE, so that it sees it must stop (imaplib2 queues any other command
+        behind the IDLE: only cutting the connection ends it at once)."""
+        connection = self.connection
+        try:
+            if connection is not None:
+                connection.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
     def close(self) -> None:
         """Log out (or at least close the socket when the server is gone)."""
-        if self.connection is not None:
+        connection, self.connection = self.connection, None
+        if connection is None:
+            return
+        try:
+            connection.logout()
+        except Exception:  # noqa: BLE001 - the connection is already broken
             try:
-                self.connection.logout()
-            except Exception:  # the connection is already broken
-                try:
-                    self.connection.shutdown()
-                except Exception:
-                    pass
-        self.connection = None
+                connection.shutdown()
+            except Exception:  # noqa: BLE001
+                pass
+        finally:
+            try:
+                connection.sock.close()
+            except OSError:
+                pass
 
     def run(self, stop: threading.Event) -> None:
         """Fetch until ``stop`` is set: IDLE when the server offers it, else poll; reconnect with back-off."""
@@ -95,6 +112,8 @@ class Fetcher:
                 else:
                     stop.wait(self.settings.poll_seconds)
             except Exception as error:  # noqa: BLE001 - whatever broke (server, network, database): start over
+                if stop.is_set():
+                    break  # interrupted on purpose
                 log.warning("%s: %s; reconnecting in %ss", self.settings.name, error, delay)
                 self._record_error(str(error))
                 self.close()
@@ -112,3 +131,40 @@ class Fetcher:
                 db.session.rollback()
             finally:
                 db.session.remove()
+
+
+class FetcherPool:
+    """A fetcher thread for each configured mailbox, kept in step with the administration screens: a
+    new or changed mailbox starts its fetcher, a removed or deactivated one stops."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.running: dict[imap.MailboxSettings, tuple[Fetcher, threading.Event]] = {}
+
+    def sync(self) -> None:
+        with self.app.app_context():
+            try:
+                wanted, problems = imap.configured_mailboxes(self.app.config)
+            finally:
+                db.session.remove()
+        for problem in problems:
+            log.warning("mailbox not fetched: %s", problem)
+        for settings in [settings for settings in self.running if settings not in wanted]:
+            self._stop(settings)
+        for settings in wanted:
+            if settings not in self.running:
+                fetcher, stop = Fetcher(self.app, settings), threading.Event()
+                threading.Thread(target=fetcher.run, args=(stop,), name=f"mail-fetcher {settings.name}",
+                                 daemon=True).start()
+                self.running[settings] = fetcher, stop
+                log.info("fetching mail from %s", settings.name)
+
+    def _stop(self, settings: imap.MailboxSettings) -> None:
+        fetcher, stop = self.running.pop(settings)
+        stop.set()
+        fetcher.interrupt()
+        log.info("no longer fetching mail from %s", settings.name)
+
+    def stop_all(self) -> None:
+        for settings in list(self.running):
+            self._stop(settings)

@@ -1,14 +1,19 @@
-"""Administrators' view of mail kept aside: filtered (machine-written) and quarantined messages."""
+"""Administrators' mail screens: the mailboxes fetched from, and mail kept aside (filtered, quarantined)."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from helpdesk.auth.access import roles_required
 from helpdesk.auth.models import Role
+from helpdesk.core import audit
+from helpdesk.core.errors import DomainError
+from helpdesk.core.forms import show_error
+from helpdesk.core.mailbox import Mailbox, MailboxSettings
 from helpdesk.core.models import utcnow
 from helpdesk.extensions import db
+from helpdesk.tickets.mailboxes import MailboxData, MailboxForm, mailbox_states, save_mailbox, try_mailbox
 from helpdesk.tickets.inbound import files, held_query, retry, ticket_held
 from helpdesk.tickets.models import HeldMail
 
@@ -63,3 +68,47 @@ def discard(held_id: int):
     db.session.commit()
     flash(_("Message set aside for good (its file is kept)."), "success")
     return redirect(url_for("mail.held", kind=item.kind))
+
+
+@bp.get("/mailboxes")
+@roles_required(Role.ADMIN)
+def mailboxes():
+    items = db.session.scalars(db.select(Mailbox).order_by(Mailbox.host, Mailbox.username, Mailbox.folder)).all()
+    return render_template("tickets/mailboxes.html", mailboxes=items, states=mailbox_states(),
+                           from_config=MailboxSettings.from_config(current_app.config))
+
+
+@bp.route("/mailboxes/new", methods=["GET", "POST"], defaults={"mailbox_id": None})
+@bp.route("/mailboxes/<int:mailbox_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def mailbox(mailbox_id: int | None):
+    item = db.get_or_404(Mailbox, mailbox_id) if mailbox_id else None
+    form = MailboxForm(obj=item) if request.method == "GET" and item else MailboxForm()
+    if item is None:
+        form.password.description = ""  # nothing to keep yet
+    if form.validate_on_submit():
+        try:
+            item = save_mailbox(current_user, MailboxData(
+                form.host.data, form.port.data, form.security.data, form.username.data, form.password.data or "",
+                form.folder.data, form.processed_folder.data or "", form.poll_seconds.data, form.is_active.data),
+                item)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Mailbox %(name)s saved: mail is fetched from it within a minute.", name=item.name)
+                  if item.is_active else _("Mailbox %(name)s saved: mail is not fetched from it.", name=item.name),
+                  "success")
+            return redirect(url_for("mail.mailbox", mailbox_id=item.id))
+    return render_template("tickets/mailbox.html", form=form, mailbox=item,
+                           state=mailbox_states().get(item.name) if item else None,
+                           trail=audit.trail(item) if item else []), 422 if form.errors else 200
+
+
+@bp.post("/mailboxes/<int:mailbox_id>/try")
+@roles_required(Role.ADMIN)
+def try_connection(mailbox_id: int):
+    worked, report = try_mailbox(db.get_or_404(Mailbox, mailbox_id))
+    flash(report, "success" if worked else "error")
+    return redirect(url_for("mail.mailbox", mailbox_id=mailbox_id))

@@ -1,6 +1,4 @@
 """The IMAP fetcher against a real Dovecot: polling, IDLE, reconnecting, crashes, UIDVALIDITY."""
-import os
-import shutil
 import threading
 import time
 from email.message import EmailMessage
@@ -12,34 +10,8 @@ from sqlalchemy import func, select
 from helpdesk.core.mailbox import MailboxSettings
 from helpdesk.extensions import db
 from helpdesk.tickets import fetching
-from helpdesk.tickets.fetching import Fetcher
 from helpdesk.tickets.models import Ticket
-from tests.dovecot import PASSWORD, USER, Dovecot
-
-
-@pytest.fixture
-def dovecot():
-    if shutil.which("dovecot") is None:
-        if os.environ.get("CI"):
-            pytest.fail("Debian's dovecot-imapd is missing: .ci/run installs it")
-        pytest.skip("needs Dovecot (apt-get install dovecot-imapd)")
-    server = Dovecot()
-    server.start()
-    yield server
-    server.remove()
-
-
-@pytest.fixture
-def fetchers(app):
-    """Fetchers made in a test, closed at its end (each holds a connection)."""
-    made = []
-
-    def make(settings, **options):
-        made.append(Fetcher(app, settings, **options))
-        return made[-1]
-    yield make
-    for fetcher in made:
-        fetcher.close()
+from tests.dovecot import PASSWORD, USER
 
 
 def settings(server, processed=""):
