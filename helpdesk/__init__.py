@@ -62,6 +62,7 @@ def _register_blueprints(app: Flask) -> None:
     from helpdesk.core import lease, mailbox, outbox  # noqa: F401 (their models belong to the schema)
     from helpdesk.tickets import clocks  # noqa: F401 (listens for calendar and policy changes)
     from helpdesk.auth.views import bp as auth
+    from helpdesk.catalog.views import bp as catalog
     from helpdesk.core.views import bp as core
     from helpdesk.councils.views import bp as councils
     from helpdesk.instances.views import bp as instances
@@ -72,7 +73,7 @@ def _register_blueprints(app: Flask) -> None:
     from helpdesk.tickets.report_views import bp as reports
     from helpdesk.tickets.views import bp as tickets
 
-    for blueprint in (core, auth, councils, instances, sla, tickets, calls, canned, reports, mail):
+    for blueprint in (core, auth, councils, instances, sla, tickets, calls, canned, reports, mail, catalog):
         app.register_blueprint(blueprint)
 
 

@@ -58,6 +58,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(tickets_group)
     app.cli.add_command(scheduler_command)
     app.cli.add_command(mail_group)
+    app.cli.add_command(catalog_group)
 
 
 def _fail(message: str) -> None:
@@ -296,3 +297,33 @@ def mail_poll_command(once: bool) -> None:
         pool.sync()
         stop.wait(30)
     pool.stop_all()
+
+
+@click.group("catalog")
+def catalog_group() -> None:
+    """The Service Catalogue's jobs by hand."""
+
+
+@catalog_group.command("remind")
+@click.option("--dry-run", is_flag=True, help="Say what would be sent, send nothing.")
+def catalog_remind_command(dry_run: bool) -> None:
+    """Send the renewal reminders due today (each once), and move ended grants to grace or lapse."""
+    from helpdesk.catalog.services import expire_grants, send_reminders
+    from helpdesk.core.models import utcnow
+    from helpdesk.extensions import db
+
+    now = utcnow()
+    if not dry_run:
+        entered, lapsed = expire_grants(now)
+        click.echo(f"{entered} grant(s) entered the grace period, {lapsed} lapsed.")
+    reminders = send_reminders(now, dry_run=dry_run)
+    for reminder in reminders:
+        grant = reminder.grant
+        click.echo(f"{'would send' if dry_run else 'sent'}: {grant.council.name} ({grant.instance.host}) ends "
+                   f"{grant.ends_on.isoformat()}, {reminder.days_before}-day reminder to "
+                   f"{', '.join(reminder.recipients) or 'nobody (no referent, no manager)'}")
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    click.echo(f"{len(reminders)} reminder(s) {'due' if dry_run else 'sent'}.")

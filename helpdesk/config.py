@@ -6,6 +6,7 @@ stops start-up with a :class:`ConfigError` that names the setting in one line.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -62,6 +63,13 @@ DEFAULTS: dict[str, Any] = {
     "SCHEDULER_LEASE_SECONDS": 60,
     # SLA: a ticket is "at risk" once this share of a target's business time is used.
     "SLA_WARNING_PERCENT": 75,
+    # The desk's own address, for links in the e-mail it sends.
+    "BASE_URL": "http://127.0.0.1:5000",
+    # Service catalogue: new instances' domain, when renewals open, reminders before the end, grace period.
+    "CATALOG_INSTANCE_DOMAIN": "diba.cat",
+    "CATALOG_RENEWAL_WINDOW_DAYS": 90,
+    "CATALOG_REMINDER_DAYS": "90,30,7",
+    "CATALOG_GRACE_DAYS": 30,
 }
 
 #: Settings read from the environment only (they locate everything else).
@@ -165,6 +173,14 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError("MAIL_MAX_BYTES", "must be at least 1024")
     if not 5 <= config["IMAP_POLL_SECONDS"] <= 3600:
         raise ConfigError("IMAP_POLL_SECONDS", "must be between 5 and 3600")
+    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", config["BASE_URL"]):
+        raise ConfigError("BASE_URL", f"not a web address: {config['BASE_URL']!r}")
+    if not re.fullmatch(r"\d{1,3}(,\d{1,3})*", config["CATALOG_REMINDER_DAYS"].replace(" ", "")):
+        raise ConfigError("CATALOG_REMINDER_DAYS", "days before the end separated by commas, such as 90,30,7")
+    if not 1 <= config["CATALOG_RENEWAL_WINDOW_DAYS"] <= 365:
+        raise ConfigError("CATALOG_RENEWAL_WINDOW_DAYS", "must be between 1 and 365")
+    if not 0 <= config["CATALOG_GRACE_DAYS"] <= 365:
+        raise ConfigError("CATALOG_GRACE_DAYS", "must be between 0 and 365")
     if config["IMAP_CA_FILE"] and not Path(config["IMAP_CA_FILE"]).is_file():
         raise ConfigError("IMAP_CA_FILE", f"no such file: {config['IMAP_CA_FILE']}")
     if not 1 <= config["SMTP_PORT"] <= 65535:

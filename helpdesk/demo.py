@@ -6,11 +6,17 @@ changes nothing. The people, phone numbers and addresses are made up.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 
+from dateutil.relativedelta import relativedelta
 from sqlalchemy import func, select
 
 from helpdesk.auth.models import Role, User
 from helpdesk.auth.services import create_user
+from helpdesk.catalog.lists import save_call
+from helpdesk.catalog.models import CatalogRequest, Grant
+from helpdesk.catalog.services import call_for, default_resource
+from helpdesk.catalog.states import GrantStatus, ProjectKind, RequestStatus
 from helpdesk.core.models import utcnow
 from helpdesk.councils.models import Contact, Council, CouncilKind
 from helpdesk.councils.services import ContactData, CouncilData, create_council, save_contact, update_council
@@ -138,9 +144,39 @@ def seed() -> Summary:
         if reply:
             add_message(agent, ticket, MessageKind.REPLY, reply, now,
                         new_status=status if status is not TicketStatus.OPEN else None)
+    _seed_catalog()
     db.session.flush()
     return Summary(councils=_count(Council), contacts=_count(Contact), instances=_count(PlatformInstance),
                    users=_count(User), tickets=_count(Ticket))
+
+
+# Past grants of the demo instances: (INE code, days until the grant ends).
+GRANTS = [("08298", 60), ("08113", 420)]
+
+
+def _seed_catalog() -> None:
+    """This year's call (open all year, for trying it out) and past grants: Vic's can be renewed now."""
+    today = date.today()
+    if call_for(today.year) is None:
+        save_call(None, today.year, date(today.year, 1, 7), date(today.year, 12, 31))
+    resource = default_resource()
+    for ine_code, days_left in GRANTS:
+        council = db.session.scalar(select(Council).where(Council.ine_code == ine_code))
+        if db.session.scalar(select(Grant.id).where(Grant.council_id == council.id)) is not None:
+            continue
+        ends_on = today + timedelta(days=days_left)
+        starts_on = ends_on - relativedelta(years=2)
+        referent = next(contact for contact in council.contacts if contact.is_technical_referent)
+        request = CatalogRequest(council=council, resource=resource, year=starts_on.year, status=RequestStatus.GRANTED,
+                                 project_kind=ProjectKind.PARTICIPATORY_PROCESS,
+                                 project_title=f"Pressupostos participatius {starts_on.year}",
+                                 project_description="Procés anual de pressupostos participatius.",
+                                 referent=referent, instance=council.instances[0], languages=["ca", "es"],
+                                 accepts_terms=True, submitted_at=utcnow() - (today - starts_on),
+                                 decided_at=utcnow() - (today - starts_on))
+        db.session.add(request)
+        db.session.add(Grant(council=council, resource=resource, instance=council.instances[0], request=request,
+                             starts_on=starts_on, ends_on=ends_on, status=GrantStatus.ACTIVE))
 
 
 def _path_to(status: InstanceStatus) -> list[InstanceStatus]:

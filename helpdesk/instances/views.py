@@ -1,6 +1,8 @@
 """Platform instances: list, page, forms and status changes."""
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,6 +22,14 @@ from helpdesk.instances.services import InstanceData, change_instance_status, cr
 from helpdesk.instances.states import ALLOWED_TRANSITIONS, STATUS_LABELS, InstanceStatus
 
 bp = Blueprint("instances", __name__)
+#: What the domains above add to an instance's page (its grant, its open tickets…): functions of the
+#: instance and the user that return (template, context), or None to add nothing.
+INSTANCE_SECTIONS: list[Callable[[PlatformInstance, Any], tuple[str, dict] | None]] = []
+
+
+def instance_section(function):
+    INSTANCE_SECTIONS.append(function)
+    return function
 EDITORS = tuple(INSTANCE_EDITORS)
 
 describe_field("base_url", _l("Address"))
@@ -90,7 +100,9 @@ def _show(instance: PlatformInstance, status_form: StatusForm | None = None, sta
         status_form.status.choices = [(item.value, item.label) for item in InstanceStatus
                                       if item in ALLOWED_TRANSITIONS[instance.status]]
     trail = audit.trail(instance) if current_user.is_staff else []
-    return render_template("instances/show.html", instance=instance, status_form=status_form, trail=trail), status
+    sections = [section(instance, current_user) for section in INSTANCE_SECTIONS]
+    return render_template("instances/show.html", instance=instance, status_form=status_form, trail=trail,
+                           sections=[item for item in sections if item]), status
 
 
 @bp.route("/instances/<int:instance_id>/edit", methods=["GET", "POST"])

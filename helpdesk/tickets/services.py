@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from blinker import Namespace
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
@@ -35,6 +36,12 @@ class Upload:
     filename: str
     data: bytes
     content_type: str = ""
+
+
+_signals = Namespace()
+#: Sent after a ticket's status changed (sender: the ticket; before, after, now, actor): the catalogue
+#: listens for its provisioning tickets being resolved.
+ticket_status_changed = _signals.signal("ticket-status-changed")
 
 
 @dataclass
@@ -318,6 +325,7 @@ def change_status(actor: User | None, ticket: Ticket, status: TicketStatus, now:
         changes["reason"] = {"before": None, "after": reason}
     audit.record(actor, "status_changed", ticket, changes)
     clocks.status_changed(ticket, before, status, now, actor)
+    ticket_status_changed.send(ticket, before=before, after=status, now=now, actor=actor)
 
 
 def is_requester(user: User, ticket: Ticket) -> bool:

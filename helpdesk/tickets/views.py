@@ -26,6 +26,7 @@ from helpdesk.core.views import safe_next
 from helpdesk.councils.models import Contact, Council
 from helpdesk.extensions import db
 from helpdesk.instances.models import PlatformInstance
+from helpdesk.instances.views import instance_section
 from helpdesk.sla.models import SlaPolicy
 from helpdesk.tickets import canned, clocks, inbox
 from helpdesk.tickets.call_views import call_data, call_form
@@ -35,7 +36,8 @@ from helpdesk.tickets.models import Attachment, CannedReply, Message, Ticket
 from helpdesk.tickets.services import (TicketChanges, TicketData, Upload, add_message, assign, assign_to_me,
                                        blob_store, change_status, delete_message, is_requester, log_call,
                                        mark_read, merge_tickets, open_ticket, staff_choices, update_ticket)
-from helpdesk.tickets.states import (LABELS, CallDirection, Category, Channel, MessageKind, Priority, TicketStatus)
+from helpdesk.tickets.states import (ACTIVE_STATUSES, LABELS, CallDirection, Category, Channel, MessageKind, Priority,
+                                     TicketStatus)
 
 bp = Blueprint("tickets", __name__)
 
@@ -495,3 +497,12 @@ def attachment(attachment_id: int, filename: str):
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+@instance_section
+def _open_tickets_section(instance, user):
+    """The instance page lists its open tickets (those the user may see)."""
+    tickets = db.session.scalars(select(Ticket).where(Ticket.instance_id == instance.id, Ticket.visible_to(user),
+                                                      Ticket.status.in_(ACTIVE_STATUSES))
+                                 .order_by(Ticket.id.desc()).limit(50)).all()
+    return "tickets/_instance_section.html", {"tickets": tickets}

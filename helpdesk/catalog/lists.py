@@ -1,0 +1,106 @@
+"""What catalogue managers look at and change besides requests: calls, resources, requests by year and
+state, grants ending soon, lapsed grants; each list also as CSV."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, select
+
+from helpdesk.auth.models import User
+from helpdesk.catalog.models import CatalogCall, CatalogRequest, Grant, Resource
+from helpdesk.catalog.services import MANAGERS
+from helpdesk.catalog.states import GrantStatus, RequestStatus
+from helpdesk.core import audit
+from helpdesk.core.errors import DomainError, NotAllowed
+from helpdesk.extensions import db
+
+
+def require_manager(actor: User | None) -> None:
+    if actor is not None and actor.role not in MANAGERS:
+        raise NotAllowed(_l("Only catalogue managers change calls and resources."))
+
+
+def save_call(actor: User | None, year: int, opens_on: date, closes_on: date,
+              call: CatalogCall | None = None) -> CatalogCall:
+    require_manager(actor)
+    if closes_on < opens_on:
+        raise DomainError(_l("The call cannot close before it opens."), "closes_on")
+    if opens_on.year != year:
+        raise DomainError(_l("The %(year)d call opens in %(year)d.", year=year), "opens_on")
+    other = db.session.scalar(select(CatalogCall).where(CatalogCall.year == year))
+    if other is not None and other is not call:
+        raise DomainError(_l("There is already a call for %(year)d.", year=year), "year")
+    before = audit.snapshot(call, CatalogCall.AUDITED) if call else {}
+    if call is None:
+        call = CatalogCall()
+        db.session.add(call)
+    call.year, call.opens_on, call.closes_on = year, opens_on, closes_on
+    db.session.flush()
+    audit.record(actor, "updated" if before else "created", call,
+                 audit.diff(before, audit.snapshot(call, CatalogCall.AUDITED)))
+    return call
+
+
+def save_resource(actor: User | None, resource: Resource, name: str, description: str, requirements: list[str],
+                  is_active: bool) -> None:
+    require_manager(actor)
+    requirements = [line.strip() for line in requirements if line.strip()]
+    if not requirements:
+        raise DomainError(_l("List the requirements for the grant, one per line."), "requirements")
+    before = audit.snapshot(resource, Resource.AUDITED)
+    resource.name, resource.description = " ".join(name.split()), description
+    resource.requirements, resource.is_active = requirements, is_active
+    if changes := audit.diff(before, audit.snapshot(resource, Resource.AUDITED)):
+        audit.record(actor, "updated", resource, changes)
+
+
+def requests_query(year: int | None, status: str | None) -> Select:
+    query = select(CatalogRequest).order_by(CatalogRequest.year.desc(), CatalogRequest.id.desc())
+    if year:
+        query = query.where(CatalogRequest.year == year)
+    if status in {item.value for item in RequestStatus}:
+        query = query.where(CatalogRequest.status == RequestStatus(status))
+    return query
+
+
+def grants_query(view: str, today: date, days: int) -> Select:
+    """``ending``: active grants ending within ``days``; ``lapsed``; ``grace``; anything else: all."""
+    query = select(Grant).order_by(Grant.ends_on)
+    if view == "ending":
+        return query.where(Grant.status == GrantStatus.ACTIVE, Grant.ends_on <= today + timedelta(days=days))
+    if view in ("lapsed", "grace"):
+        return query.where(Grant.status == GrantStatus(view))
+    return query
+
+
+def requests_csv(requests: list[CatalogRequest]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["reference", "year", "kind", "status", "council", "ine_code", "project_kind", "project_title",
+                     "referent", "referent_email", "instance", "desired_host", "languages", "submitted_at",
+                     "decided_at", "manager_message"])
+    for item in requests:
+        writer.writerow([item.reference, item.year, item.kind.value, item.status.value, item.council.name,
+                         item.council.ine_code, item.project_kind.value if item.project_kind else "",
+                         item.project_title, item.referent.name if item.referent else "",
+                         item.referent.email if item.referent else "",
+                         item.instance.base_url if item.instance else "", item.desired_host,
+                         " ".join(item.languages), item.submitted_at.isoformat() if item.submitted_at else "",
+                         item.decided_at.isoformat() if item.decided_at else "", item.manager_message])
+    return out.getvalue()
+
+
+def grants_csv(grants: list[Grant]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["grant", "council", "ine_code", "instance", "instance_status", "status", "starts_on", "ends_on",
+                     "renewals", "lapsed_on", "request"])
+    for item in grants:
+        writer.writerow([item.id, item.council.name, item.council.ine_code, item.instance.base_url,
+                         item.instance.status.value, item.status.value, item.starts_on.isoformat(),
+                         item.ends_on.isoformat(), item.renewals,
+                         item.lapsed_on.isoformat() if item.lapsed_on else "", item.request.reference])
+    return out.getvalue()

@@ -1,0 +1,540 @@
+"""The Service Catalogue's rules: filing a request, moving it through its states, granting it (a grant
+of two years on the council's instance), renewing grants, reminding before they end, and letting
+them lapse. Services flush and audit; the caller commits; e-mail goes through the outbox."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from dateutil.relativedelta import relativedelta
+from flask import current_app
+from flask_babel import force_locale, format_date
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+
+from helpdesk.auth.models import Role, User
+from helpdesk.catalog.models import (
+    LANGUAGES,
+    TEXT_MAX_LENGTH,
+    TITLE_MAX_LENGTH,
+    CatalogCall,
+    CatalogRequest,
+    Grant,
+    RenewalReminder,
+    Resource,
+)
+from helpdesk.catalog.states import (
+    COUNCIL,
+    MANAGER,
+    OPEN_STATUSES,
+    TRANSITIONS,
+    GrantStatus,
+    ProjectKind,
+    RequestKind,
+    RequestStatus,
+)
+from helpdesk.core import audit
+from helpdesk.core.errors import DomainError, InvalidTransition, NotAllowed
+from helpdesk.core.models import utcnow
+from helpdesk.core.outbox import queue_mail
+from helpdesk.councils.models import Contact, Council
+from helpdesk.councils.services import ContactData, save_contact
+from helpdesk.extensions import db
+from helpdesk.instances.models import PlatformInstance
+from helpdesk.instances.services import InstanceData, change_instance_status, create_instance, normalise_base_url
+from helpdesk.instances.states import InstanceStatus
+from helpdesk.tickets.services import TicketData, open_ticket, ticket_status_changed
+from helpdesk.tickets.states import Category, Channel, MessageKind, Priority, TicketStatus
+
+GRANT_YEARS = 2
+FILERS = frozenset({Role.ADMIN, Role.AGENT, Role.CATALOGUE_MANAGER})  # staff who file on a council's behalf
+MANAGERS = frozenset({Role.ADMIN, Role.CATALOGUE_MANAGER})
+
+
+@dataclass
+class RequestData:
+    project_kind: str = ""
+    project_title: str = ""
+    project_description: str = ""
+    project_starts_on: date | None = None
+    referent_contact_id: int | None = None
+    new_referent: ContactData | None = None  # instead of an existing contact
+    instance_id: int | None = None  # the council's existing instance…
+    desired_host: str = ""  # …or the address wanted for a new one
+    languages: list[str] = field(default_factory=list)
+    accepts_terms: bool = False
+
+
+def today_in_madrid(now: datetime) -> date:
+    return now.astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
+def grant_end(start: date) -> date:
+    """Two years on: 29 February 2028 ends on 28 February 2030."""
+    return start + relativedelta(years=GRANT_YEARS)
+
+
+def default_resource() -> Resource:
+    return db.session.scalar(select(Resource).where(Resource.is_active).order_by(Resource.id))
+
+
+def call_for(year: int) -> CatalogCall | None:
+    return db.session.scalar(select(CatalogCall).where(CatalogCall.year == year))
+
+
+def _may_file(actor: User | None, council: Council) -> None:
+    if actor is None:
+        return
+    if actor.is_staff and actor.role not in FILERS:
+        raise NotAllowed(_l("Only agents and catalogue managers file requests on a council's behalf."))
+    if not actor.is_staff and actor.council_id != council.id:
+        raise NotAllowed(_l("You can only file requests for your own council."))
+
+
+def _require_open_call(today: date) -> CatalogCall:
+    call = call_for(today.year)
+    if call is not None and call.is_open(today):
+        return call
+    upcoming = db.session.scalar(select(CatalogCall).where(CatalogCall.opens_on > today)
+                                 .order_by(CatalogCall.opens_on))
+    if upcoming is not None:
+        raise DomainError(_l("The Service Catalogue call is closed. The next one opens on %(when)s.",
+                             when=format_date(upcoming.opens_on, "long")))
+    raise DomainError(_l("The Service Catalogue call is closed, and the next one has not been announced yet."))
+
+
+def _require_single(council: Council, resource: Resource, year: int, request: CatalogRequest | None) -> None:
+    other = db.session.scalar(select(CatalogRequest).where(
+        CatalogRequest.council_id == council.id, CatalogRequest.resource_id == resource.id,
+        CatalogRequest.year == year, CatalogRequest.kind == RequestKind.NEW,
+        CatalogRequest.status.in_(OPEN_STATUSES)))
+    if other is not None and other is not request:
+        raise DomainError(_l("%(council)s already has request %(reference)s open for this year: carry on with "
+                             "that one.", council=council.name, reference=other.reference))
+
+
+def normalise_host(raw: str) -> str:
+    """The address wanted for a new instance: a host under the province's domain (participa.vic.diba.cat)."""
+    domain = current_app.config["CATALOG_INSTANCE_DOMAIN"]
+    text = raw.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")
+    try:
+        host = normalise_base_url(text).removeprefix("https://")
+    except DomainError:
+        raise DomainError(_l("“%(value)s” is not a valid web address.", value=raw.strip()), "desired_host") from None
+    if not host.endswith("." + domain) or host.count(".") < domain.count(".") + 1 or ":" in host:
+        raise DomainError(_l("The address must end in .%(domain)s, such as participa-vic.%(domain)s.",
+                             domain=domain), "desired_host")
+    return host
+
+
+def _check_host_free(host: str, request: CatalogRequest | None) -> None:
+    if db.session.scalar(select(PlatformInstance.id).where(PlatformInstance.base_url == f"https://{host}")):
+        raise DomainError(_l("%(host)s is already taken.", host=host), "desired_host")
+    other = db.session.scalar(select(CatalogRequest).where(
+        CatalogRequest.desired_host == host, CatalogRequest.status.in_(OPEN_STATUSES - {RequestStatus.DRAFT})))
+    if other is not None and other is not request:
+        raise DomainError(_l("%(host)s is already asked for by another request.", host=host), "desired_host")
+
+
+def _fill(actor: User | None, request: CatalogRequest, data: RequestData) -> None:
+    """Copy what the form says, checking each value's form (completeness is checked on submitting)."""
+    council = request.council
+    try:
+        request.project_kind = ProjectKind(data.project_kind) if data.project_kind else None
+    except ValueError:
+        raise DomainError(_l("Unknown value “%(value)s”.", value=data.project_kind), "project_kind") from None
+    title = " ".join(data.project_title.split())
+    if len(title) > TITLE_MAX_LENGTH:
+        raise DomainError(_l("At most %(count)d characters.", count=TITLE_MAX_LENGTH), "project_title")
+    if len(data.project_description) > TEXT_MAX_LENGTH:
+        raise DomainError(_l("At most %(count)d characters.", count=TEXT_MAX_LENGTH), "project_description")
+    request.project_title, request.project_description = title, data.project_description.strip()
+    request.project_starts_on = data.project_starts_on
+    if data.new_referent is not None and data.new_referent.name.strip():
+        referent = save_contact(None, council, ContactData(**{**data.new_referent.__dict__,
+                                                              "is_technical_referent": True}))
+        audit.record(actor, "created", referent, {"name": {"before": None, "after": referent.name}})
+        request.referent_contact_id = referent.id
+    elif data.referent_contact_id:
+        contact = db.session.get(Contact, data.referent_contact_id)
+        if contact is None or contact.council_id != council.id:
+            raise DomainError(_l("Choose one of %(council)s's contacts.", council=council.name),
+                              "referent_contact_id")
+        request.referent_contact_id = contact.id
+    else:
+        request.referent_contact_id = None
+    if data.instance_id:
+        instance = db.session.get(PlatformInstance, data.instance_id)
+        if instance is None or instance.council_id != council.id:
+            raise DomainError(_l("Choose one of %(council)s's instances.", council=council.name), "instance_id")
+        request.instance_id, request.desired_host = instance.id, ""
+    else:
+        request.instance_id = None
+        request.desired_host = normalise_host(data.desired_host) if data.desired_host.strip() else ""
+    unknown = [code for code in data.languages if code not in LANGUAGES]
+    if unknown:
+        raise DomainError(_l("Unknown value “%(value)s”.", value=", ".join(unknown)), "languages")
+    request.languages = [code for code in LANGUAGES if code in data.languages]
+    request.accepts_terms = bool(data.accepts_terms)
+
+
+def save_request(actor: User | None, council: Council, data: RequestData, now: datetime,
+                 request: CatalogRequest | None = None, *, renews: Grant | None = None) -> CatalogRequest:
+    """Create a draft (or change one, or a request the managers asked more information about)."""
+    _may_file(actor, council)
+    today = today_in_madrid(now)
+    if request is None:
+        resource = renews.resource if renews is not None else default_resource()
+        if resource is None:
+            raise DomainError(_l("The catalogue has no resource to request."))
+        if renews is not None:
+            _require_renewable(renews, today)
+        else:
+            _require_open_call(today)
+            _require_single(council, resource, today.year, None)
+        request = CatalogRequest(council=council, resource=resource, year=today.year, status=RequestStatus.DRAFT,
+                                 kind=RequestKind.RENEWAL if renews else RequestKind.NEW, renews=renews,
+                                 instance_id=renews.instance_id if renews else None,
+                                 created_by_id=actor.id if actor else None)
+        db.session.add(request)
+        before = {}
+    else:
+        if request.status not in (RequestStatus.DRAFT, RequestStatus.NEEDS_INFORMATION):
+            raise InvalidTransition(_l("Request %(reference)s is %(status)s: it can no longer be changed.",
+                                       reference=request.reference, status=request.status.label.lower()))
+        before = audit.snapshot(request, CatalogRequest.AUDITED)
+    _fill(actor, request, data)
+    if request.kind is RequestKind.RENEWAL:
+        request.instance_id, request.desired_host = request.renews.instance_id, ""
+    db.session.flush()
+    changes = audit.diff(before, audit.snapshot(request, CatalogRequest.AUDITED))
+    audit.record(actor, "updated" if before else "created", request, changes)
+    return request
+
+
+def _require_complete(request: CatalogRequest) -> None:
+    """The grant's two requirements, and what the platform needs to be set up."""
+    if request.project_kind is None:
+        raise DomainError(_l("Requirement 1: say what kind of project the platform is for."), "project_kind")
+    if not request.project_title:
+        raise DomainError(_l("Requirement 1: give the project's title."), "project_title")
+    if not request.project_description:
+        raise DomainError(_l("Requirement 1: describe the project."), "project_description")
+    if request.referent_contact_id is None:
+        raise DomainError(_l("Requirement 2: name the municipal technical referent."), "referent_contact_id")
+    if request.referent is not None and not request.referent.email:
+        raise DomainError(_l("The technical referent needs an e-mail address."), "referent_contact_id")
+    if request.instance_id is None:
+        if not request.desired_host:
+            raise DomainError(_l("Give the address wanted for the new platform, or choose the council's "
+                                 "existing one."), "desired_host")
+        _check_host_free(request.desired_host, request)
+    if not request.languages:
+        raise DomainError(_l("Choose at least one language."), "languages")
+    if not request.accepts_terms:
+        raise DomainError(_l("Accept the platform's code of ethics and social contract to file the request."),
+                          "accepts_terms")
+
+
+def _move(actor: User | None, request: CatalogRequest, target: RequestStatus, now: datetime,
+          changes: dict | None = None) -> None:
+    who = TRANSITIONS.get((request.status, target))
+    if who is None:
+        raise InvalidTransition(_l("A request that is %(current)s cannot become %(new)s.",
+                                   current=request.status.label.lower(), new=target.label.lower()))
+    if actor is not None:
+        if who == MANAGER and actor.role not in MANAGERS:
+            raise NotAllowed(_l("Only catalogue managers decide on catalogue requests."))
+        if who == COUNCIL:
+            _may_file(actor, request.council)
+    before = request.status
+    request.status = target
+    request.updated_at = now
+    audit.record(actor, "status_changed", request,
+                 {"status": {"before": before.value, "after": target.value}, **(changes or {})})
+    _tell_referent(request)
+
+
+def submit(actor: User | None, request: CatalogRequest, now: datetime) -> None:
+    _require_complete(request)
+    if request.kind is RequestKind.NEW and request.status is RequestStatus.DRAFT:
+        today = today_in_madrid(now)
+        _require_open_call(today)
+        _require_single(request.council, request.resource, request.year, request)
+    if request.kind is RequestKind.RENEWAL:
+        _require_renewable(request.renews, today_in_madrid(now), request)
+    request.submitted_at = now
+    _move(actor, request, RequestStatus.SUBMITTED, now)
+
+
+def start_review(actor: User | None, request: CatalogRequest, now: datetime) -> None:
+    _move(actor, request, RequestStatus.UNDER_REVIEW, now)
+
+
+def ask_information(actor: User | None, request: CatalogRequest, question: str, now: datetime) -> None:
+    question = question.strip()
+    if not question:
+        raise DomainError(_l("Say what information is missing: the council sees it."), "message")
+    request.manager_message, request.council_answer = question[:TEXT_MAX_LENGTH], ""
+    _move(actor, request, RequestStatus.NEEDS_INFORMATION, now, {"message": {"before": None, "after": question}})
+
+
+def answer(actor: User | None, request: CatalogRequest, text: str, now: datetime) -> None:
+    """The council answers the managers' question and sends the request again."""
+    text = text.strip()
+    if request.status is RequestStatus.NEEDS_INFORMATION and not text:
+        raise DomainError(_l("Answer the catalogue managers' question."), "answer")
+    request.council_answer = text[:TEXT_MAX_LENGTH]
+    _require_complete(request)
+    request.submitted_at = now
+    _move(actor, request, RequestStatus.SUBMITTED, now, {"answer": {"before": None, "after": text}})
+
+
+def withdraw(actor: User | None, request: CatalogRequest, now: datetime) -> None:
+    _move(actor, request, RequestStatus.WITHDRAWN, now)
+
+
+def refuse(actor: User | None, request: CatalogRequest, reason: str, now: datetime) -> None:
+    reason = reason.strip()
+    if not reason:
+        raise DomainError(_l("Give the reason for refusing: the council sees it."), "message")
+    request.manager_message, request.decided_at = reason[:TEXT_MAX_LENGTH], now
+    _move(actor, request, RequestStatus.REFUSED, now, {"reason": {"before": None, "after": reason}})
+
+
+def grant(actor: User | None, request: CatalogRequest, now: datetime, message: str = "") -> Grant:
+    """Grant a request: a new grant of two years (a new instance is provisioned), or a renewal that
+    extends the grant by two years from its previous end."""
+    if request.status is RequestStatus.UNDER_REVIEW:
+        _require_complete(request)
+    request.manager_message, request.decided_at = message.strip()[:TEXT_MAX_LENGTH], now
+    _move(actor, request, RequestStatus.GRANTED, now)
+    today = today_in_madrid(now)
+    if request.kind is RequestKind.RENEWAL:
+        return _renew(actor, request.renews, request, today)
+    instance = request.instance
+    if instance is None:
+        instance = create_instance(None, request.council, InstanceData(base_url=request.desired_host))
+        request.instance = instance
+    elif instance.status is InstanceStatus.LAPSED:
+        change_instance_status(None, instance, InstanceStatus.ACTIVE)
+    record = Grant(council=request.council, resource=request.resource, instance=instance, request=request,
+                   starts_on=today, ends_on=grant_end(today), status=GrantStatus.ACTIVE)
+    db.session.add(record)
+    db.session.flush()
+    audit.record(actor, "created", record, audit.diff({}, audit.snapshot(record, Grant.AUDITED)))
+    if instance.status is InstanceStatus.PROVISIONING:
+        record.provisioning_ticket_id = _provisioning_ticket(request, instance, now).id
+    return record
+
+
+def _renew(actor: User | None, record: Grant, request: CatalogRequest, today: date) -> Grant:
+    before = audit.snapshot(record, Grant.AUDITED)
+    record.ends_on = grant_end(record.ends_on)  # from the previous end: no gap, no overlap
+    record.renewals += 1
+    record.status, record.lapsed_on = GrantStatus.ACTIVE, None
+    if record.instance.status is InstanceStatus.LAPSED:
+        change_instance_status(None, record.instance, InstanceStatus.ACTIVE)
+    audit.record(actor, "renewed", record, {**audit.diff(before, audit.snapshot(record, Grant.AUDITED)),
+                                            "request": {"before": None, "after": request.reference}})
+    return record
+
+
+def renewal_opens_on(record: Grant) -> date:
+    return record.ends_on - timedelta(days=current_app.config["CATALOG_RENEWAL_WINDOW_DAYS"])
+
+
+def can_renew(record: Grant, today: date) -> bool:
+    try:
+        _require_renewable(record, today)
+    except DomainError:
+        return False
+    return True
+
+
+def _require_renewable(record: Grant, today: date, request: CatalogRequest | None = None) -> None:
+    if record.status is GrantStatus.LAPSED:
+        raise DomainError(_l("This grant has lapsed: file a new request in the next call."))
+    if today < renewal_opens_on(record):
+        raise DomainError(_l("Renewals open on %(when)s, %(days)d days before the grant ends.",
+                             when=format_date(renewal_opens_on(record), "long"),
+                             days=current_app.config["CATALOG_RENEWAL_WINDOW_DAYS"]))
+    other = db.session.scalar(select(CatalogRequest).where(  # (a granted renewal has moved the end date on)
+        CatalogRequest.renews_grant_id == record.id, CatalogRequest.status.in_(OPEN_STATUSES)))
+    if other is not None and other is not request:
+        raise DomainError(_l("The renewal %(reference)s is already under way.", reference=other.reference))
+
+
+def renewal_prefill(record: Grant) -> RequestData:
+    """A renewal starts from what the grant was given for: the council confirms or updates it."""
+    source = db.session.scalar(select(CatalogRequest).where(
+        (CatalogRequest.id == record.request_id) | (CatalogRequest.renews_grant_id == record.id),
+        CatalogRequest.status == RequestStatus.GRANTED).order_by(CatalogRequest.id.desc()))
+    return RequestData(project_kind=source.project_kind.value if source.project_kind else "",
+                       project_title=source.project_title, project_description=source.project_description,
+                       project_starts_on=source.project_starts_on, referent_contact_id=source.referent_contact_id,
+                       instance_id=record.instance_id, languages=list(source.languages), accepts_terms=False)
+
+
+# --- Provisioning -------------------------------------------------------------------------------------
+
+def _provisioning_ticket(request: CatalogRequest, instance: PlatformInstance, now: datetime):
+    with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
+        subject = _("Set up the platform %(host)s for %(council)s", host=instance.host, council=request.council.name)
+        body = _("Request %(reference)s was granted. Set up the new platform at %(url)s (languages: %(languages)s) "
+                 "and resolve this ticket when it is ready: the instance then becomes active and the technical "
+                 "referent is told its address.", reference=request.reference, url=instance.base_url,
+                 languages=", ".join(LANGUAGES[code] for code in request.languages))
+    ticket = open_ticket(None, TicketData(subject=subject, body=body, channel=Channel.WEB, category=Category.CATALOGUE,
+                                          priority=Priority.NORMAL, council_id=request.council_id,
+                                          instance_id=instance.id), now, first_kind=MessageKind.NOTE)
+    technicians = db.session.scalars(select(User.email).where(User.role == Role.TECHNICIAN, User.is_active)).all()
+    if technicians:
+        queue_mail(list(technicians), f"[{ticket.reference}] {subject}", f"{body}\n\n{_ticket_url(ticket.id)}",
+                   headers={"Auto-Submitted": "auto-generated"}, related=ticket)
+    return ticket
+
+
+def _ticket_url(ticket_id: int) -> str:
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/tickets/{ticket_id}"
+
+
+@ticket_status_changed.connect
+def _provisioning_done(ticket, before: TicketStatus, after: TicketStatus, now: datetime, actor) -> None:
+    """Resolving a provisioning ticket makes the instance active and tells the referent its address."""
+    if after not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        return
+    record = db.session.scalar(select(Grant).where(Grant.provisioning_ticket_id == ticket.id))
+    if record is None or record.instance.status is not InstanceStatus.PROVISIONING:
+        return
+    change_instance_status(None, record.instance, InstanceStatus.ACTIVE)
+    referent = record.request.referent
+    if referent is not None and referent.email:
+        with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
+            queue_mail([referent.email], _("Your platform is ready: %(url)s", url=record.instance.base_url),
+                       _("Hello,\n\nThe Participa311 platform of %(council)s is ready at %(url)s. Its grant runs until "
+                         "%(end)s.\n\nSupport: %(email)s · %(phone)s", council=record.council.name,
+                         url=record.instance.base_url, end=format_date(record.ends_on, "long"),
+                         email=current_app.config["SUPPORT_EMAIL"], phone=current_app.config["SUPPORT_PHONE"]),
+                       related=record)
+
+
+# --- E-mail to the referent ---------------------------------------------------------------------------
+
+def _tell_referent(request: CatalogRequest) -> None:
+    referent = request.referent
+    if referent is None or not referent.email or request.status is RequestStatus.DRAFT:
+        return
+    with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
+        lines = [_("Hello,"), "",
+                 _("Request %(reference)s (%(kind)s) of %(council)s is now: %(status)s.", reference=request.reference,
+                   kind=request.kind.label.lower(), council=request.council.name, status=request.status.label.lower())]
+        if request.status in (RequestStatus.NEEDS_INFORMATION, RequestStatus.REFUSED, RequestStatus.GRANTED) \
+                and request.manager_message:
+            lines += ["", request.manager_message]
+        lines += ["", _("See it at %(url)s", url=f"{current_app.config['BASE_URL'].rstrip('/')}/catalog/requests/"
+                                                 f"{request.id}")]
+        queue_mail([referent.email], f"[{request.reference}] {request.status.label}", "\n".join(lines),
+                   headers={"Auto-Submitted": "auto-generated"}, related=request)
+
+
+# --- Reminders, grace and lapse (the scheduler's daily job) -------------------------------------------
+
+@dataclass(frozen=True)
+class Reminder:
+    grant: Grant
+    days_before: int
+    recipients: tuple[str, ...]
+
+
+def reminder_days() -> list[int]:
+    return sorted({int(days) for days in current_app.config["CATALOG_REMINDER_DAYS"].replace(" ", "").split(",")})
+
+
+def due_reminders(now: datetime) -> list[Reminder]:
+    """The reminders to send today: for each active grant, the nearest of 90, 30 and 7 days before its end
+    that has been reached and not yet sent for this end date; none once a renewal is filed or granted."""
+    today = today_in_madrid(now)
+    thresholds = reminder_days()
+    managers = tuple(db.session.scalars(select(User.email).where(User.role == Role.CATALOGUE_MANAGER, User.is_active)))
+    found = []
+    horizon = today + timedelta(days=max(thresholds))
+    for record in db.session.scalars(select(Grant).where(Grant.status == GrantStatus.ACTIVE, Grant.ends_on >= today,
+                                                         Grant.ends_on <= horizon).order_by(Grant.ends_on)):
+        days_left = (record.ends_on - today).days
+        days_before = min(days for days in thresholds if days_left <= days)
+        sent = db.session.scalar(select(RenewalReminder.id).where(
+            RenewalReminder.grant_id == record.id, RenewalReminder.ends_on == record.ends_on,
+            RenewalReminder.days_before == days_before))
+        filed = db.session.scalar(select(func.count(CatalogRequest.id)).where(
+            CatalogRequest.renews_grant_id == record.id,
+            CatalogRequest.status.in_(OPEN_STATUSES - {RequestStatus.DRAFT})))
+        if sent or filed:
+            continue
+        referent = _current_referent(record)
+        recipients = tuple(dict.fromkeys(([referent.email] if referent and referent.email else []) + list(managers)))
+        found.append(Reminder(record, days_before, recipients))
+    return found
+
+
+def _current_referent(record: Grant) -> Contact | None:
+    latest = db.session.scalar(select(CatalogRequest).where(
+        (CatalogRequest.id == record.request_id) | (CatalogRequest.renews_grant_id == record.id),
+        CatalogRequest.status == RequestStatus.GRANTED).order_by(CatalogRequest.id.desc()))
+    return latest.referent if latest else None
+
+
+def send_reminders(now: datetime, dry_run: bool = False) -> list[Reminder]:
+    reminders = due_reminders(now)
+    if dry_run:
+        return reminders
+    for reminder in reminders:
+        record = reminder.grant
+        db.session.add(RenewalReminder(grant_id=record.id, ends_on=record.ends_on, days_before=reminder.days_before,
+                                       sent_at=now))
+        if reminder.recipients:
+            with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
+                queue_mail(list(reminder.recipients),
+                           _("Participa311 of %(council)s: the grant ends on %(end)s", council=record.council.name,
+                             end=format_date(record.ends_on, "long")),
+                           _("Hello,\n\nThe Participa311 grant of %(council)s (%(url)s) ends on %(end)s, in %(days)d "
+                             "days. File the renewal from the council's page in the desk: %(link)s\n\nWithout a "
+                             "renewal the platform stays available for %(grace)d more days, then lapses.",
+                             council=record.council.name, url=record.instance.base_url,
+                             end=format_date(record.ends_on, "long"), days=(record.ends_on - today_in_madrid(now)).days,
+                             link=f"{current_app.config['BASE_URL'].rstrip('/')}/catalog/",
+                             grace=current_app.config["CATALOG_GRACE_DAYS"]),
+                           headers={"Auto-Submitted": "auto-generated"}, related=record)
+        audit.record(None, "renewal_reminder", record, {"days_before": {"before": None,
+                                                                         "after": reminder.days_before}})
+    return reminders
+
+
+def expire_grants(now: datetime) -> tuple[int, int]:
+    """Grants past their end enter the grace period; past the grace period they lapse, with their instance."""
+    today = today_in_madrid(now)
+    grace = timedelta(days=current_app.config["CATALOG_GRACE_DAYS"])
+    entered = lapsed = 0
+    for record in db.session.scalars(select(Grant).where(Grant.status == GrantStatus.ACTIVE, Grant.ends_on < today)):
+        record.status = GrantStatus.GRACE
+        audit.record(None, "grace_period", record, {"status": {"before": "active", "after": "grace"}})
+        entered += 1
+    for record in db.session.scalars(select(Grant).where(Grant.status == GrantStatus.GRACE,
+                                                         Grant.ends_on < today - grace)):
+        record.status, record.lapsed_on = GrantStatus.LAPSED, today
+        audit.record(None, "lapsed", record, {"status": {"before": "grace", "after": "lapsed"}})
+        if record.instance.status in (InstanceStatus.ACTIVE, InstanceStatus.SUSPENDED):
+            change_instance_status(None, record.instance, InstanceStatus.LAPSED)
+        lapsed += 1
+    return entered, lapsed
+
+
+def daily(now: datetime | None = None) -> str:
+    """The scheduler's job: grace and lapse first, then the reminders; one commit."""
+    now = now or utcnow()
+    entered, lapsed = expire_grants(now)
+    sent = send_reminders(now)
+    db.session.commit()
+    return f"{entered} grants in grace, {lapsed} lapsed, {len(sent)} reminders"

@@ -1,0 +1,330 @@
+"""The catalogue's screens: the council's portal and request form, the request page with its workflow,
+the managers' lists (requests, grants ending, lapsed; CSV), calls and resources."""
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from helpdesk.auth.access import roles_required, staff_required
+from helpdesk.catalog import lists, services
+from helpdesk.catalog.forms import CallForm, DecisionForm, RequestForm, ResourceForm
+from helpdesk.catalog.models import CatalogCall, CatalogRequest, Grant, Resource
+from helpdesk.catalog.states import LABELS, TRANSITIONS, GrantStatus, RequestKind, RequestStatus
+from helpdesk.core import audit
+from helpdesk.core.errors import DomainError
+from helpdesk.core.forms import show_error
+from helpdesk.core.models import utcnow
+from helpdesk.core.templating import describe_field
+from helpdesk.councils.models import Council
+from helpdesk.councils.services import ContactData
+from helpdesk.extensions import db
+from helpdesk.instances.states import InstanceStatus
+from helpdesk.instances.views import instance_section
+
+bp = Blueprint("catalog", __name__, url_prefix="/catalog")
+MANAGER_ROLES = tuple(services.MANAGERS)
+
+describe_field("project_title", _l("Project title"))
+describe_field("project_kind", _l("Kind of project"))
+describe_field("desired_host", _l("Address wanted"))
+describe_field("ends_on", _l("Ends on"))
+describe_field("starts_on", _l("Starts on"))
+describe_field("request", _l("Request"))
+describe_field("days_before", _l("Days before the end"))
+
+
+def visible_request(request_id: int) -> CatalogRequest:
+    return db.first_or_404(select(CatalogRequest).where(CatalogRequest.id == request_id,
+                                                        CatalogRequest.visible_to(current_user)))
+
+
+def visible_grant(grant_id: int) -> Grant:
+    return db.first_or_404(select(Grant).where(Grant.id == grant_id, Grant.visible_to(current_user)))
+
+
+def _csv(text: str, name: str) -> Response:
+    return Response("\ufeff" + text, mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={name}.csv"})
+
+
+@bp.get("/")
+@login_required
+def index():
+    if current_user.is_staff:
+        return redirect(url_for("catalog.requests"))
+    council = db.get_or_404(Council, current_user.council_id)
+    today = services.today_in_madrid(utcnow())
+    mine = db.session.scalars(select(CatalogRequest).where(CatalogRequest.council_id == council.id)
+                              .order_by(CatalogRequest.id.desc())).all()
+    grants = db.session.scalars(select(Grant).where(Grant.council_id == council.id).order_by(Grant.ends_on)).all()
+    return render_template("catalog/portal.html", council=council, requests=mine, grants=grants, today=today,
+                           can_renew={item.id: services.can_renew(item, today) for item in grants},
+                           renewal_opens_on=services.renewal_opens_on, call=services.call_for(today.year))
+
+
+@bp.get("/requests")
+@staff_required
+def requests():
+    year = request.args.get("year", type=int)
+    status = request.args.get("status", "")
+    query = lists.requests_query(year, status)
+    if request.args.get("format") == "csv":
+        return _csv(lists.requests_csv(db.session.scalars(query).all()), "catalog-requests")
+    years = db.session.scalars(select(CatalogRequest.year).distinct().order_by(CatalogRequest.year.desc())).all()
+    return render_template("catalog/requests.html", page=db.paginate(query, per_page=50, error_out=False),
+                           year=year, status=status, years=years, statuses=list(RequestStatus))
+
+
+@bp.get("/grants")
+@staff_required
+def grants():
+    view = request.args.get("view", "ending")
+    days = max(1, min(request.args.get("days", 90, type=int) or 90, 3650))
+    today = services.today_in_madrid(utcnow())
+    query = lists.grants_query(view, today, days)
+    if request.args.get("format") == "csv":
+        return _csv(lists.grants_csv(db.session.scalars(query).all()), f"catalog-grants-{view}")
+    return render_template("catalog/grants.html", grants=db.session.scalars(query).all(), view=view, days=days,
+                           today=today)
+
+
+def _council_choices(form: RequestForm, council: Council | None) -> None:
+    if current_user.is_staff:
+        councils = db.session.execute(select(Council.id, Council.name).order_by(Council.name)).all()
+        form.council_id.choices = [(0, "—")] + [(id_, name) for id_, name in councils]
+    else:
+        form.council_id.choices = [(council.id, council.name)]
+    if council is not None:
+        form.referent_contact_id.choices = [("", "—")] + [(str(item.id), f"{item.name} · {item.email or '—'}")
+                                                         for item in council.contacts]
+        form.instance_id.choices = [("", _("A new platform"))] + [
+            (str(item.id), item.host) for item in council.instances if item.status is not InstanceStatus.RETIRED]
+    else:
+        form.referent_contact_id.choices = [("", "—")]
+        form.instance_id.choices = [("", _("A new platform"))]
+
+
+def _data(form: RequestForm) -> services.RequestData:
+    referent = None
+    if form.referent_name.data:
+        referent = ContactData(form.referent_name.data, form.referent_position.data or "",
+                               form.referent_email.data or "", form.referent_phone.data or "")
+    return services.RequestData(
+        project_kind=form.project_kind.data or "", project_title=form.project_title.data or "",
+        project_description=form.project_description.data or "", project_starts_on=form.project_starts_on.data,
+        referent_contact_id=int(form.referent_contact_id.data) if form.referent_contact_id.data else None,
+        new_referent=referent, instance_id=int(form.instance_id.data) if form.instance_id.data else None,
+        desired_host=form.desired_host.data or "", languages=list(form.languages.data or []),
+        accepts_terms=bool(form.accepts_terms.data))
+
+
+def _prefill(form: RequestForm, data: services.RequestData) -> None:
+    form.project_kind.data, form.project_title.data = data.project_kind, data.project_title
+    form.project_description.data, form.project_starts_on.data = data.project_description, data.project_starts_on
+    form.referent_contact_id.data = str(data.referent_contact_id or "")
+    form.instance_id.data = str(data.instance_id or "")
+    form.desired_host.data, form.languages.data = data.desired_host, data.languages
+    form.accepts_terms.data = data.accepts_terms
+
+
+def _save(form: RequestForm, council: Council, item: CatalogRequest | None, renews: Grant | None = None):
+    """Save the draft and, when asked, file it; on a refusal, the form again with the reason by its field."""
+    now = utcnow()
+    try:
+        item = services.save_request(current_user, council, _data(form), now, item, renews=renews)
+        if request.form.get("action") == "submit":
+            if item.status is RequestStatus.NEEDS_INFORMATION:
+                services.answer(current_user, item, form.answer.data or "", now)
+            else:
+                services.submit(current_user, item, now)
+    except DomainError as error:
+        db.session.rollback()
+        show_error(form, error)
+        return None
+    db.session.commit()
+    if item.status is RequestStatus.DRAFT:
+        flash(_("Draft %(reference)s saved: file it when it is complete.", reference=item.reference), "success")
+    else:
+        flash(_("Request %(reference)s filed. The technical referent will be told of each step by e-mail.",
+                reference=item.reference), "success")
+    return redirect(url_for("catalog.show", request_id=item.id))
+
+
+@bp.route("/requests/new", methods=["GET", "POST"])
+@login_required
+def new():
+    if current_user.is_staff and current_user.role not in services.FILERS:
+        abort(403)
+    council_id = current_user.council_id if not current_user.is_staff else (
+        request.form.get("council_id", type=int) or request.args.get("council_id", type=int))
+    council = db.session.get(Council, council_id) if council_id else None
+    form = RequestForm()
+    _council_choices(form, council)
+    if council is not None and request.method == "GET":
+        form.council_id.data = council.id
+    if request.method == "POST" and council is None:
+        form.validate()
+        form.council_id.errors = [_("Choose the council the request is for.")]
+    elif council is not None and request.form.get("action") in ("save", "submit") and form.validate_on_submit():
+        response = _save(form, council, None)
+        if response is not None:
+            return response
+    return render_template("catalog/request_form.html", form=form, council=council, item=None,
+                           renews=None), 422 if form.errors else 200
+
+
+@bp.route("/requests/<int:request_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(request_id: int):
+    item = visible_request(request_id)
+    form = RequestForm()
+    _council_choices(form, item.council)
+    if request.method == "GET":
+        _prefill(form, services.RequestData(
+            item.project_kind.value if item.project_kind else "", item.project_title, item.project_description,
+            item.project_starts_on, item.referent_contact_id, None, item.instance_id, item.desired_host,
+            list(item.languages), item.accepts_terms))
+        form.council_id.data = item.council_id
+    elif form.validate_on_submit():
+        response = _save(form, item.council, item)
+        if response is not None:
+            return response
+    return render_template("catalog/request_form.html", form=form, council=item.council, item=item,
+                           renews=item.renews), 422 if form.errors else 200
+
+
+@bp.route("/grants/<int:grant_id>/renew", methods=["GET", "POST"])
+@login_required
+def renew(grant_id: int):
+    record = visible_grant(grant_id)
+    if current_user.is_staff and current_user.role not in services.FILERS:
+        abort(403)
+    form = RequestForm()
+    _council_choices(form, record.council)
+    if request.method == "GET":
+        _prefill(form, services.renewal_prefill(record))
+        form.council_id.data = record.council_id
+    elif form.validate_on_submit():
+        response = _save(form, record.council, None, renews=record)
+        if response is not None:
+            return response
+    return render_template("catalog/request_form.html", form=form, council=record.council, item=None,
+                           renews=record), 422 if form.errors else 200
+
+
+@bp.get("/requests/<int:request_id>")
+@login_required
+def show(request_id: int):
+    item = visible_request(request_id)
+    return _show(item)
+
+
+def _show(item: CatalogRequest, form: DecisionForm | None = None, status: int = 200):
+    moves = {target: who for (source, target), who in TRANSITIONS.items() if source is item.status}
+    is_manager = current_user.role in services.MANAGERS
+    may_file = not current_user.is_staff or current_user.role in services.FILERS
+    record = db.session.scalar(select(Grant).where((Grant.request_id == item.id) | (
+        (Grant.id == item.renews_grant_id) if item.renews_grant_id else False)))
+    return render_template("catalog/request.html", item=item, moves=moves, is_manager=is_manager,
+                           may_file=may_file, form=form or DecisionForm(), grant=record,
+                           trail=audit.trail(item) if current_user.is_staff else []), status
+
+
+ACTIONS = {"review": services.start_review, "withdraw": services.withdraw, "submit": services.submit}
+
+
+@bp.post("/requests/<int:request_id>/<any(review, withdraw, submit, ask, grant, refuse):action>")
+@login_required
+def act(request_id: int, action: str):
+    item = visible_request(request_id)
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        return _show(item, form, 422)
+    now = utcnow()
+    try:
+        if action in ACTIONS:
+            ACTIONS[action](current_user, item, now)
+        elif action == "ask":
+            services.ask_information(current_user, item, form.message.data or "", now)
+        elif action == "refuse":
+            services.refuse(current_user, item, form.message.data or "", now)
+        else:
+            services.grant(current_user, item, now, form.message.data or "")
+    except DomainError as error:
+        db.session.rollback()
+        item = visible_request(request_id)
+        show_error(form, error)
+        return _show(item, form, 422)
+    db.session.commit()
+    flash(_("Request %(reference)s: %(status)s.", reference=item.reference, status=item.status.label.lower()),
+          "success")
+    return redirect(url_for("catalog.show", request_id=item.id))
+
+
+@bp.get("/calls")
+@roles_required(*MANAGER_ROLES)
+def calls():
+    items = db.session.scalars(select(CatalogCall).order_by(CatalogCall.year.desc())).all()
+    resources = db.session.scalars(select(Resource).order_by(Resource.name)).all()
+    return render_template("catalog/calls.html", calls=items, resources=resources,
+                           today=services.today_in_madrid(utcnow()))
+
+
+@bp.route("/calls/new", methods=["GET", "POST"], defaults={"call_id": None})
+@bp.route("/calls/<int:call_id>", methods=["GET", "POST"])
+@roles_required(*MANAGER_ROLES)
+def call(call_id: int | None):
+    item = db.get_or_404(CatalogCall, call_id) if call_id else None
+    form = CallForm(obj=item) if request.method == "GET" and item else CallForm()
+    if form.validate_on_submit():
+        try:
+            item = lists.save_call(current_user, form.year.data, form.opens_on.data, form.closes_on.data, item)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Call %(year)d saved.", year=item.year), "success")
+            return redirect(url_for("catalog.calls"))
+    return render_template("catalog/call.html", form=form, item=item,
+                           trail=audit.trail(item) if item else []), 422 if form.errors else 200
+
+
+@bp.route("/resources/<int:resource_id>", methods=["GET", "POST"])
+@roles_required(*MANAGER_ROLES)
+def resource(resource_id: int):
+    item = db.get_or_404(Resource, resource_id)
+    form = ResourceForm(obj=item) if request.method == "GET" else ResourceForm()
+    if request.method == "GET":
+        form.requirements.data = "\n".join(item.requirements)
+    if form.validate_on_submit():
+        try:
+            lists.save_resource(current_user, item, form.name.data, form.description.data or "",
+                                (form.requirements.data or "").splitlines(), form.is_active.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_error(form, error)
+        else:
+            db.session.commit()
+            flash(_("Resource “%(name)s” saved.", name=item.name), "success")
+            return redirect(url_for("catalog.calls"))
+    return render_template("catalog/resource.html", form=form, item=item, trail=audit.trail(item)), \
+        422 if form.errors else 200
+
+
+@bp.app_context_processor
+def catalog_labels():
+    return {"catalog_labels": LABELS, "GrantStatus": GrantStatus, "RequestKind": RequestKind}
+
+
+@instance_section
+def _grant_section(instance, user):
+    """The instance page shows its grant, its end date and the requests that led to it."""
+    grants = db.session.scalars(select(Grant).where(Grant.instance_id == instance.id).order_by(Grant.ends_on)).all()
+    requests = db.session.scalars(select(CatalogRequest).where(CatalogRequest.instance_id == instance.id,
+                                                               CatalogRequest.visible_to(user))
+                                  .order_by(CatalogRequest.id.desc())).all()
+    return "catalog/_instance_section.html", {"grants": grants, "requests": requests}
