@@ -11,14 +11,14 @@ from sqlalchemy import select
 from helpdesk.auth.access import roles_required, staff_required
 from helpdesk.catalog import lists, services
 from helpdesk.catalog.forms import CallForm, DecisionForm, RequestForm, ResourceForm
-from helpdesk.catalog.models import CatalogCall, CatalogRequest, Grant, Resource
-from helpdesk.catalog.states import LABELS, TRANSITIONS, GrantStatus, RequestKind, RequestStatus
+from helpdesk.catalog.models import LANGUAGES, CatalogCall, CatalogRequest, Grant, Resource
+from helpdesk.catalog.states import LABELS, TRANSITIONS, GrantStatus, ProjectKind, RequestKind, RequestStatus
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError
 from helpdesk.core.forms import show_error
 from helpdesk.core.models import utcnow
 from helpdesk.core.templating import describe_field
-from helpdesk.councils.models import Council
+from helpdesk.councils.models import Contact, Council
 from helpdesk.councils.services import ContactData
 from helpdesk.extensions import db
 from helpdesk.instances.states import InstanceStatus
@@ -28,12 +28,20 @@ bp = Blueprint("catalog", __name__, url_prefix="/catalog")
 MANAGER_ROLES = tuple(services.MANAGERS)
 
 describe_field("project_title", _l("Project title"))
-describe_field("project_kind", _l("Kind of project"))
 describe_field("desired_host", _l("Address wanted"))
 describe_field("ends_on", _l("Ends on"))
 describe_field("starts_on", _l("Starts on"))
 describe_field("request", _l("Request"))
 describe_field("days_before", _l("Days before the end"))
+describe_field("project_description", _l("What the project is about"))
+describe_field("project_starts_on", _l("Expected start"))
+describe_field("referent_contact_id", _l("Municipal technical referent"),
+               resolve=lambda id_: getattr(db.session.get(Contact, id_), "name", None))
+describe_field("status", _l("Status"), {**LABELS[RequestStatus], GrantStatus.GRACE: LABELS[GrantStatus][GrantStatus.GRACE]})
+describe_field("project_kind", _l("Kind of project"), LABELS[ProjectKind])
+describe_field("languages", _l("Languages"), LANGUAGES)
+describe_field("accepts_terms", _l("Code of ethics and social contract"))
+describe_field("renewals", _l("Renewals"))
 
 
 def visible_request(request_id: int) -> CatalogRequest:

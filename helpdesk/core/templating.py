@@ -47,8 +47,8 @@ def describe_field(name: str, label: Any, values: Mapping[Any, Any] | None = Non
                    resolve: Callable[[Any], str | None] | None = None) -> None:
     """Name a field for the audit trail, with its coded values or a function naming the record an id points to."""
     FIELD_LABELS[name] = label
-    if values:
-        VALUE_LABELS[name] = {getattr(key, "value", key): text for key, text in values.items()}
+    if values:  # several domains may name the values of one field ("status"): they add up
+        VALUE_LABELS.setdefault(name, {}).update({getattr(key, "value", key): text for key, text in values.items()})
     if resolve:
         VALUE_RESOLVERS[name] = resolve
 
