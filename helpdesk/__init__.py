@@ -61,6 +61,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     from helpdesk.core import lease, mailbox, outbox  # noqa: F401 (their models belong to the schema)
     from helpdesk.tickets import clocks  # noqa: F401 (listens for calendar and policy changes)
+    from helpdesk.accompaniment.views import bp as accompaniment
     from helpdesk.auth.views import bp as auth
     from helpdesk.catalog.views import bp as catalog
     from helpdesk.core.views import bp as core
@@ -73,7 +74,8 @@ def _register_blueprints(app: Flask) -> None:
     from helpdesk.tickets.report_views import bp as reports
     from helpdesk.tickets.views import bp as tickets
 
-    for blueprint in (core, auth, councils, instances, sla, tickets, calls, canned, reports, mail, catalog):
+    for blueprint in (core, auth, councils, instances, sla, tickets, calls, canned, reports, mail, catalog,
+                      accompaniment):
         app.register_blueprint(blueprint)
 
 

@@ -14,6 +14,7 @@ from datetime import timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
+from helpdesk.accompaniment.jobs import JOBS as ACCOMPANIMENT_JOBS
 from helpdesk.catalog.jobs import JOBS as CATALOG_JOBS
 from helpdesk.core import lease
 from helpdesk.core.jobs import JOBS as CORE_JOBS
@@ -28,7 +29,7 @@ LEASE = "scheduler"
 
 
 def all_jobs() -> list[Job]:
-    return [*CORE_JOBS, *TICKET_JOBS, *CATALOG_JOBS]
+    return [*CORE_JOBS, *TICKET_JOBS, *CATALOG_JOBS, *ACCOMPANIMENT_JOBS]
 
 
 def holder_name() -> str:

@@ -117,7 +117,8 @@ def build(message: OutboxMessage, settings: SmtpSettings) -> EmailMessage:
     for item in message.attachments:
         main, _, sub = item["content_type"].partition("/")
         email.add_attachment(settings.files.read(item["sha256"]), maintype=main or "application",
-                             subtype=sub or "octet-stream", filename=item["filename"])
+                             subtype=sub or "octet-stream", filename=item["filename"],
+                             params=item.get("params") or None)  # e.g. text/calendar; method=REQUEST
     return email
 
 

@@ -162,6 +162,18 @@ class BusinessCalendar:
             self._after.append(total)
         self._first_year, self._last_year = first, last
 
+    def is_business_day(self, day: date) -> bool:
+        """Whether ``day`` has any opening hours (a weekday that is not a holiday)."""
+        return bool(self.weekly.get(day.weekday())) and day not in self.holidays
+
+    def next_business_day(self, day: date) -> date:
+        following = day + timedelta(days=1)
+        for _ in range(366):
+            if self.is_business_day(following):
+                return following
+            following += timedelta(days=1)
+        return following  # a calendar with no business day at all: any day will do
+
     def _day_segments(self, day: date) -> list[tuple[int, int]]:
         """The business segments of one local day, as UTC microseconds."""
         spans = self.weekly.get(day.weekday())

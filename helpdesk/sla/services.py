@@ -39,6 +39,12 @@ def official_holidays(code: str, years=HOLIDAY_YEARS) -> dict[date, str]:
     return dict(holiday_data.country_holidays(country, subdiv=subdivision or None, years=years, language="ca"))
 
 
+def support_calendar() -> BusinessCalendar | None:
+    """The support hours (the first calendar that is not 24x7): what "a working day" means to the desk."""
+    calendar = db.session.scalar(select(Calendar).where(Calendar.is_24x7.is_(False)).order_by(Calendar.id))
+    return business_calendar(calendar) if calendar is not None else None
+
+
 def business_calendar(calendar: Calendar) -> BusinessCalendar:
     """The arithmetic for ``calendar``, built once per version of it (per process)."""
     version = calendar.updated_at  # every change of hours or holidays moves it (see save_calendar, add_holiday)

@@ -1,0 +1,404 @@
+"""Accompaniment's rules: a council asks (its instance must hold an active grant), the OTPGL assesses
+and authorises or refuses, and only then do advisers book sessions, each sent as an iCalendar
+invitation. Services flush and audit; the caller commits; e-mail goes through the outbox."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import force_locale, format_datetime
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from icalendar import Calendar as ICalendar
+from icalendar import Event, vCalAddress, vText
+from sqlalchemy import select
+
+from helpdesk.accompaniment.models import TEXT_MAX_LENGTH, AccompanimentRequest, AccompanimentSession
+from helpdesk.accompaniment.states import (ADVISER, COUNCIL, OTPGL, SCHEDULABLE, SESSION_KINDS, TRANSITIONS, Need,
+                                           RequestStatus, SessionStatus)
+from helpdesk.auth.models import Role, User
+from helpdesk.catalog.models import Grant
+from helpdesk.catalog.states import GrantStatus
+from helpdesk.core import audit
+from helpdesk.core.errors import DomainError, InvalidTransition, NotAllowed
+from helpdesk.core.models import utcnow
+from helpdesk.core.outbox import queue_mail
+from helpdesk.core.validation import normalise_email, split_list
+from helpdesk.councils.models import Council
+from helpdesk.extensions import db
+from helpdesk.instances.models import PlatformInstance
+from helpdesk.sla.services import support_calendar
+from helpdesk.tickets.services import blob_store
+
+FILERS = frozenset({Role.ADMIN, Role.AGENT})  # staff who ask on a council's behalf
+APPROVERS = frozenset({Role.OTPGL_APPROVER})
+ADVISERS = frozenset({Role.ADMIN, Role.AGENT, Role.TECHNICIAN})
+MAX_SESSION_MINUTES = 8 * 60
+
+
+@dataclass
+class RequestData:
+    instance_id: int | None
+    action: str
+    description: str = ""
+    needs: list[str] = field(default_factory=list)
+    preferred_dates: str = ""
+    attendees: str = ""
+
+
+@dataclass
+class SessionData:
+    kind: str
+    starts_at: datetime  # aware
+    duration_minutes: int
+    online: bool
+    location: str
+    adviser_id: int | None
+    attendees: str = ""  # e-mail addresses, separated by commas, semicolons or spaces
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def _may_ask(actor: User | None, council: Council) -> None:
+    if actor is None:
+        return
+    if actor.is_staff and actor.role not in FILERS:
+        raise NotAllowed(_l("Only agents ask for accompaniment on a council's behalf."))
+    if not actor.is_staff and actor.council_id != council.id:
+        raise NotAllowed(_l("You can only ask for accompaniment for your own council."))
+
+
+def _move(actor: User | None, request: AccompanimentRequest, target: RequestStatus, now: datetime,
+          changes: dict | None = None, notify: bool = True) -> None:
+    who = TRANSITIONS.get((request.status, target))
+    if who is None:
+        raise InvalidTransition(_l("An accompaniment request that is %(current)s cannot become %(new)s.",
+                                   current=request.status.label.lower(), new=target.label.lower()))
+    if actor is not None:
+        if who == OTPGL and actor.role not in APPROVERS:
+            raise NotAllowed(_l("Only OTPGL approvers assess and authorise accompaniment."))
+        if who == ADVISER and actor.role not in ADVISERS:
+            raise NotAllowed(_l("Only the support team's advisers schedule and follow sessions."))
+        if who == COUNCIL and not actor.is_staff:
+            _may_ask(actor, request.council)
+    before = request.status
+    request.status, request.updated_at = target, now
+    audit.record(actor, "status_changed", request,
+                 {"status": {"before": before.value, "after": target.value}, **(changes or {})})
+    if notify:
+        _tell_council(request)
+
+
+def ask(actor: User | None, council: Council, data: RequestData, now: datetime) -> AccompanimentRequest:
+    """A council's request for accompaniment; its instance must hold an active grant."""
+    _may_ask(actor, council)
+    instance = db.session.get(PlatformInstance, data.instance_id) if data.instance_id else None
+    if instance is None or instance.council_id != council.id:
+        raise DomainError(_l("Choose the council's platform the action will use."), "instance_id")
+    if db.session.scalar(select(Grant.id).where(Grant.instance_id == instance.id,
+                                                Grant.status == GrantStatus.ACTIVE)) is None:
+        raise DomainError(_l("%(host)s has no active grant of the Participa311 platform. Accompaniment is for "
+                             "councils that have it: request the platform (or renew it) in the Service "
+                             "Catalogue first.", host=instance.host), "instance_id")
+    action = " ".join(data.action.split())
+    if not action or len(action) > 200:
+        raise DomainError(_l("Say which action you want to carry out (at most 200 characters)."), "action")
+    needs = [item.value for item in Need if item.value in data.needs]
+    if not needs:
+        raise DomainError(_l("Choose what you need help with."), "needs")
+    for name in ("description", "preferred_dates", "attendees"):
+        if len(getattr(data, name)) > TEXT_MAX_LENGTH:
+            raise DomainError(_l("At most %(count)d characters.", count=TEXT_MAX_LENGTH), name)
+    request = AccompanimentRequest(council=council, instance=instance, action=action,
+                                   description=data.description.strip(), needs=needs,
+                                   preferred_dates=data.preferred_dates.strip(), attendees=data.attendees.strip(),
+                                   status=RequestStatus.REQUESTED, requested_at=now,
+                                   created_by_id=actor.id if actor else None)
+    db.session.add(request)
+    db.session.flush()
+    audit.record(actor, "created", request, audit.diff({}, audit.snapshot(request, AccompanimentRequest.AUDITED)))
+    approvers = db.session.scalars(select(User.email).where(User.role == Role.OTPGL_APPROVER, User.is_active)).all()
+    if approvers:
+        with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
+            queue_mail(list(approvers), _("[%(reference)s] Accompaniment to assess: %(council)s",
+                                          reference=request.reference, council=council.name),
+                       f"{council.name}: {action}\n\n{request.description}\n\n{_link(request)}",
+                       headers={"Auto-Submitted": "auto-generated"}, related=request)
+    return request
+
+
+def _written(text: str, field_name: str, message) -> str:
+    text = text.strip()
+    if not text:
+        raise DomainError(message, field_name)
+    return text[:TEXT_MAX_LENGTH]
+
+
+def authorise(actor: User | None, request: AccompanimentRequest, assessment: str, now: datetime) -> None:
+    request.assessment = _written(assessment, "assessment", _l("Write the assessment: it is kept with the decision."))
+    request.decided_by_id, request.decided_at = (actor.id if actor else None), now
+    _move(actor, request, RequestStatus.AUTHORISED, now, {"assessment": {"before": None, "after": request.assessment}})
+
+
+def refuse(actor: User | None, request: AccompanimentRequest, assessment: str, now: datetime) -> None:
+    request.assessment = _written(assessment, "assessment",
+                                  _l("Write the assessment: the council sees why it was refused."))
+    request.decided_by_id, request.decided_at = (actor.id if actor else None), now
+    _move(actor, request, RequestStatus.REFUSED, now, {"assessment": {"before": None, "after": request.assessment}})
+
+
+def ask_information(actor: User | None, request: AccompanimentRequest, question: str, now: datetime) -> None:
+    request.question = _written(question, "assessment", _l("Say what information is missing: the council sees it."))
+    _move(actor, request, RequestStatus.NEEDS_INFORMATION, now, {"question": {"before": None, "after": question}})
+
+
+def answer(actor: User | None, request: AccompanimentRequest, text: str, now: datetime) -> None:
+    request.council_answer = _written(text, "answer", _l("Answer the OTPGL's question."))
+    _move(actor, request, RequestStatus.REQUESTED, now, {"answer": {"before": None, "after": request.council_answer}})
+
+
+def cancel(actor: User | None, request: AccompanimentRequest, reason: str, now: datetime) -> None:
+    """Cancel the request (the council, or an adviser for it); its planned sessions are called off."""
+    if actor is not None and actor.is_staff and actor.role not in ADVISERS:
+        raise NotAllowed(_l("Only the council or the support team cancel an accompaniment."))
+    request.cancel_reason = _written(reason, "reason", _l("Say why it is cancelled."))
+    for session in request.sessions:
+        if session.status is SessionStatus.PLANNED:
+            cancel_session(actor, session, request.cancel_reason, now, check_actor=False)
+    _move(actor, request, RequestStatus.CANCELLED, now, {"reason": {"before": None, "after": request.cancel_reason}})
+
+
+def complete(actor: User | None, request: AccompanimentRequest, now: datetime) -> None:
+    if any(session.status is SessionStatus.PLANNED for session in request.sessions):
+        raise DomainError(_l("Some sessions are still planned: hold or cancel them first."))
+    _move(actor, request, RequestStatus.COMPLETED, now)
+
+
+# --- Sessions ------------------------------------------------------------------------------------------
+
+def _require_adviser(actor: User | None) -> None:
+    if actor is not None and actor.role not in ADVISERS:
+        raise NotAllowed(_l("Only the support team's advisers schedule and follow sessions."))
+
+
+def _clean_session(data: SessionData, now: datetime, session: AccompanimentSession | None) -> tuple:
+    try:
+        kind = Need(data.kind)
+    except ValueError:
+        raise DomainError(_l("Unknown value “%(value)s”.", value=data.kind), "kind") from None
+    if data.starts_at <= now:
+        raise DomainError(_l("A session is booked for a time to come."), "starts_at")
+    if not 15 <= data.duration_minutes <= MAX_SESSION_MINUTES:
+        raise DomainError(_l("A session lasts from 15 minutes to 8 hours."), "duration_minutes")
+    location = data.location.strip()
+    if not location:
+        raise DomainError(_l("Give the link of the online session.") if data.online
+                          else _l("Say where the session takes place."), "location")
+    if data.online and not location.startswith("https://"):
+        raise DomainError(_l("The link must start with https://."), "location")
+    adviser = db.session.get(User, data.adviser_id) if data.adviser_id else None
+    if adviser is None or not adviser.is_active or adviser.role not in ADVISERS:
+        raise DomainError(_l("Choose the adviser from the support team."), "adviser_id")
+    attendees = [normalise_email(item, "attendees") for item in split_list(data.attendees)]
+    ends_at = data.starts_at + timedelta(minutes=data.duration_minutes)
+    nearby = db.session.scalars(select(AccompanimentSession).where(
+        AccompanimentSession.adviser_id == adviser.id, AccompanimentSession.status == SessionStatus.PLANNED,
+        AccompanimentSession.starts_at < ends_at,
+        AccompanimentSession.starts_at > data.starts_at - timedelta(minutes=MAX_SESSION_MINUTES)))
+    for other in nearby:
+        if other is not session and other.ends_at > data.starts_at:
+            raise DomainError(_l("%(name)s already has a session then (%(reference)s, %(when)s).", name=adviser.name,
+                                 reference=other.request.reference,
+                                 when=format_datetime(other.starts_at, "short")), "starts_at")
+    return kind, location, adviser, attendees
+
+
+def schedule_session(actor: User | None, request: AccompanimentRequest, data: SessionData,
+                     now: datetime) -> AccompanimentSession:
+    """Book a session for an authorised request and send its invitation (METHOD:REQUEST)."""
+    _require_adviser(actor)
+    if request.status not in SCHEDULABLE:
+        raise InvalidTransition(_l("No session can be scheduled before the OTPGL authorises the accompaniment "
+                                   "(it is %(status)s).", status=request.status.label.lower()))
+    kind, location, adviser, attendees = _clean_session(data, now, None)
+    session = AccompanimentSession(request=request, kind=kind, starts_at=data.starts_at,
+                                   duration_minutes=data.duration_minutes, online=data.online, location=location,
+                                   adviser=adviser, attendees=attendees, status=SessionStatus.PLANNED,
+                                   uid=f"{secrets.token_hex(12)}@{_domain()}", sequence=0)
+    db.session.add(session)
+    db.session.flush()
+    audit.record(actor, "session_scheduled", request, {"session": {"before": None, "after": session.id},
+                                                       **audit.diff({}, audit.snapshot(session, ("starts_at",)))})
+    if request.status is RequestStatus.AUTHORISED:
+        _move(actor, request, RequestStatus.SCHEDULED, now, notify=False)
+    _send_invitation(session, "REQUEST", now)
+    return session
+
+
+def reschedule_session(actor: User | None, session: AccompanimentSession, data: SessionData, now: datetime) -> None:
+    """Change a planned session: the same UID, a higher SEQUENCE, so calendars update the event."""
+    _require_adviser(actor)
+    if session.status is not SessionStatus.PLANNED:
+        raise InvalidTransition(_l("Only a planned session can be changed."))
+    before = audit.snapshot(session, AccompanimentSession.AUDITED)
+    kind, location, adviser, attendees = _clean_session(data, now, session)
+    dropped = [email for email in session.attendees if email not in attendees]
+    session.kind, session.starts_at, session.duration_minutes = kind, data.starts_at, data.duration_minutes
+    session.online, session.location, session.adviser, session.attendees = data.online, location, adviser, attendees
+    session.sequence += 1
+    session.reminded_at = None
+    changes = audit.diff(before, audit.snapshot(session, AccompanimentSession.AUDITED))
+    audit.record(actor, "session_changed", session.request, changes)
+    _send_invitation(session, "REQUEST", now)
+    if dropped:
+        _send_invitation(session, "CANCEL", now, only=dropped)
+
+
+def cancel_session(actor: User | None, session: AccompanimentSession, reason: str, now: datetime, *,
+                   check_actor: bool = True) -> None:
+    if check_actor:
+        _require_adviser(actor)
+    if session.status is not SessionStatus.PLANNED:
+        raise InvalidTransition(_l("Only a planned session can be cancelled."))
+    session.status, session.cancel_reason = SessionStatus.CANCELLED, reason.strip()[:TEXT_MAX_LENGTH]
+    session.sequence += 1
+    audit.record(actor, "session_cancelled", session.request, {"session": {"before": session.id, "after": None},
+                                                               "reason": {"before": None, "after": reason}})
+    _send_invitation(session, "CANCEL", now)
+
+
+def record_outcome(actor: User | None, session: AccompanimentSession, notes_for_council: str, internal_notes: str,
+                   follow_up_actions: str, now: datetime) -> None:
+    """After a session: what the council should know, what stays in the team, what comes next."""
+    _require_adviser(actor)
+    if session.status is SessionStatus.CANCELLED:
+        raise InvalidTransition(_l("A cancelled session has no outcome."))
+    if session.starts_at > now:
+        raise DomainError(_l("The session has not taken place yet."), "notes_for_council")
+    session.notes_for_council = notes_for_council.strip()[:TEXT_MAX_LENGTH]
+    session.internal_notes = internal_notes.strip()[:TEXT_MAX_LENGTH]
+    session.follow_up_actions = follow_up_actions.strip()[:TEXT_MAX_LENGTH]
+    session.status = SessionStatus.HELD
+    audit.record(actor, "session_held", session.request, {"session": {"before": None, "after": session.id}})
+    if session.request.status is RequestStatus.SCHEDULED:
+        _move(actor, session.request, RequestStatus.IN_PROGRESS, now)
+
+
+# --- Invitations and reminders --------------------------------------------------------------------------
+
+def _domain() -> str:
+    return current_app.config["SUPPORT_EMAIL"].rpartition("@")[2]
+
+
+def _link(request: AccompanimentRequest) -> str:
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/accompaniment/requests/{request.id}"
+
+
+def invitation(session: AccompanimentSession, method: str, now: datetime) -> bytes:
+    """The session as iCalendar: METHOD:REQUEST to invite or update, METHOD:CANCEL to call it off."""
+    request = session.request
+    calendar = ICalendar()
+    calendar.add("prodid", "-//Diputacio de Barcelona//Participa311 support desk//CA")
+    calendar.add("version", "2.0")
+    calendar.add("method", method)
+    event = Event()
+    event.add("uid", session.uid)
+    event.add("sequence", session.sequence)
+    event.add("dtstamp", now)
+    event.add("dtstart", session.starts_at)
+    event.add("dtend", session.ends_at)
+    event.add("summary", f"Participa311 · {SESSION_KINDS[session.kind]}: {request.action} ({request.council.name})")
+    event.add("description", f"{request.reference} · {request.instance.base_url}\n{_link(request)}")
+    event.add("location", session.location)
+    if session.online:
+        event.add("url", session.location)
+    event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    organizer = vCalAddress(f"mailto:{current_app.config['SUPPORT_EMAIL']}")
+    organizer.params["cn"] = vText(current_app.config["MAIL_FROM_NAME"])
+    event["organizer"] = organizer
+    for email in [session.adviser.email, *session.attendees]:
+        attendee = vCalAddress(f"mailto:{email}")
+        attendee.params["role"] = vText("REQ-PARTICIPANT")
+        attendee.params["rsvp"] = vText("TRUE")
+        event.add("attendee", attendee, encode=0)
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def _send_invitation(session: AccompanimentSession, method: str, now: datetime, only: list[str] | None = None) -> None:
+    recipients = only or [session.adviser.email, *session.attendees]
+    sha256 = blob_store().put(invitation(session, method, now))
+    request = session.request
+    with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
+        when = format_datetime(session.starts_at, "full")
+        if method == "CANCEL":
+            subject = _("Cancelled: accompaniment session of %(when)s", when=when)
+            body = _("The accompaniment session of %(when)s (%(action)s, %(council)s) is cancelled.", when=when,
+                     action=request.action, council=request.council.name)
+        else:
+            subject = _("Accompaniment session: %(when)s", when=when)
+            body = _("%(kind)s for %(action)s (%(council)s), %(when)s, %(minutes)d minutes. %(where)s",
+                     kind=SESSION_KINDS[session.kind], action=request.action, council=request.council.name,
+                     when=when, minutes=session.duration_minutes,
+                     where=(_("Online: %(link)s", link=session.location) if session.online
+                            else _("Place: %(place)s", place=session.location)))
+    queue_mail(recipients, f"[{request.reference}] {subject}", f"{body}\n\n{_link(request)}",
+               headers={"Auto-Submitted": "auto-generated"}, related=request,
+               attachments=[{"filename": "invite.ics" if method == "REQUEST" else "cancel.ics",
+                             "content_type": "text/calendar", "sha256": sha256, "params": {"method": method}}])
+
+
+def _tell_council(request: AccompanimentRequest) -> None:
+    """The council's contact for the request (who asked) hears of each decision."""
+    asker = db.session.get(User, request.created_by_id) if request.created_by_id else None
+    if asker is None or asker.is_staff:
+        return
+    with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
+        body = _("Accompaniment %(reference)s (%(action)s) is now: %(status)s.", reference=request.reference,
+                 action=request.action, status=request.status.label.lower())
+        extra = {RequestStatus.AUTHORISED: request.assessment, RequestStatus.REFUSED: request.assessment,
+                 RequestStatus.NEEDS_INFORMATION: request.question}.get(request.status, "")
+        queue_mail([asker.email], f"[{request.reference}] {request.status.label}",
+                   "\n\n".join(filter(None, [body, extra, _link(request)])),
+                   headers={"Auto-Submitted": "auto-generated"}, related=request)
+
+
+def reminder_day(session_day: date) -> date:
+    """One working day before the session (support hours and Catalan holidays)."""
+    calendar = support_calendar()
+    day = session_day - timedelta(days=1)
+    for _attempt in range(366):
+        if calendar is None or calendar.is_business_day(day):
+            return day
+        day -= timedelta(days=1)
+    return day
+
+
+def send_reminders(now: datetime | None = None) -> int:
+    """Remind the adviser and attendees of each planned session one working day before it, once."""
+    now = now or utcnow()
+    today = now.astimezone(_zone()).date()
+    count = 0
+    for session in db.session.scalars(select(AccompanimentSession).where(
+            AccompanimentSession.status == SessionStatus.PLANNED, AccompanimentSession.reminded_at.is_(None),
+            AccompanimentSession.starts_at > now, AccompanimentSession.starts_at < now + timedelta(days=15))):
+        if today < reminder_day(session.starts_at.astimezone(_zone()).date()):
+            continue
+        request = session.request
+        with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
+            when = format_datetime(session.starts_at, "full")
+            queue_mail([session.adviser.email, *session.attendees],
+                       f"[{request.reference}] " + _("Reminder: accompaniment session %(when)s", when=when),
+                       _("%(kind)s for %(action)s (%(council)s), %(when)s. %(where)s", kind=SESSION_KINDS[session.kind],
+                         action=request.action, council=request.council.name, when=when,
+                         where=session.location) + f"\n\n{_link(request)}",
+                       headers={"Auto-Submitted": "auto-generated"}, related=request)
+        session.reminded_at = now
+        count += 1
+    db.session.commit()
+    return count

@@ -1,0 +1,105 @@
+"""Accompaniment's screens: councils see only their own requests; the OTPGL queue; CSV; and a real browser
+from request to authorisation to a booked session."""
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from helpdesk.accompaniment.models import AccompanimentRequest, AccompanimentSession
+from helpdesk.auth.models import Role
+from helpdesk.catalog.models import CatalogCall, Grant
+from helpdesk.core.models import utcnow
+from helpdesk.extensions import db
+from tests import factories
+from tests.accompaniment.test_services import asked
+from tests.catalog.test_services import decided, filed
+
+
+@pytest.fixture
+def vic(app):
+    council = factories.council("Ajuntament de Vic", "08298")
+    today = date.today()
+    db.session.add(CatalogCall(year=today.year, opens_on=date(today.year, 1, 1), closes_on=date(today.year, 12, 31)))
+    db.session.commit()
+    decided(filed(council, None, now=utcnow()), None, now=utcnow())
+    return council
+
+
+def test_councils_see_only_their_own_requests_and_the_queue_is_the_otpgls(client, app, vic):
+    other = factories.council()
+    theirs = asked(vic, None).id
+    factories.user(Role.COUNCIL_USER, of=other, email="altre@example.org")
+    client.login("altre@example.org", factories.PASSWORD)
+    assert client.get(f"/accompaniment/requests/{theirs}").status_code == 404
+    assert client.get(f"/accompaniment/requests/{theirs}/sessions/1.ics").status_code == 404
+    assert client.get("/accompaniment/queue").status_code == 403
+    assert client.get("/accompaniment/requests?format=csv").status_code == 403
+    assert "Pressupostos" not in client.get("/accompaniment/").get_data(as_text=True)
+
+
+def test_the_otpgl_queue_is_oldest_first_and_the_history_exports_csv(client, app, vic):
+    vic_id = vic.id
+    first = asked(vic, None, action="Primer").reference
+    second = asked(vic, None, action="Segon").reference
+    factories.user(Role.OTPGL_APPROVER, email="otpgl@example.org")
+    client.login("otpgl@example.org", factories.PASSWORD)
+    page = client.get("/accompaniment/queue").get_data(as_text=True)
+    assert page.index(first) < page.index(second)
+    csv_text = client.get(f"/accompaniment/requests?council={vic_id}&format=csv").get_data(as_text=True)
+    assert first in csv_text and "requested" in csv_text
+
+
+
+@pytest.mark.browser
+def test_a_council_asks_the_otpgl_authorises_and_an_adviser_books_a_session(app, live_server, browser, vic):
+    factories.user(Role.COUNCIL_USER, of=vic, email="referent@vic.cat")
+    factories.user(Role.OTPGL_APPROVER, email="otpgl@example.org")
+    factories.user(Role.AGENT, email="assessora@example.org")
+
+    def sign_in(email):
+        page = browser.new_context().new_page()
+        page.goto(f"{live_server}/login")
+        page.get_by_label("Correu electrònic").fill(email)
+        page.get_by_label("Contrasenya").fill(factories.PASSWORD)
+        page.get_by_role("button", name="Inicia la sessió").click()
+        page.wait_for_load_state()
+        return page
+
+    council = sign_in("referent@vic.cat")
+    council.get_by_role("link", name="Acompanyament").click()
+    council.get_by_role("link", name="Demana acompanyament").click()
+    council.get_by_label("L'acció que voleu dur a terme").fill("Pressupostos participatius 2027")
+    council.get_by_label("Adaptar el disseny de l'acció a Participa311").check()
+    council.get_by_label("Preferències de dies i hores").fill("Dimarts o dijous al matí")
+    council.get_by_role("button", name="Envia la sol·licitud").click()
+    council.wait_for_url(re.compile(r".*/accompaniment/requests/\d+$"))
+    assert council.locator(".heading .status").inner_text() == "Pendent de valoració"
+
+    otpgl = sign_in("otpgl@example.org")
+    otpgl.get_by_role("link", name="Acompanyament").click()
+    assert otpgl.get_by_role("heading", name="Pendent de valoració").is_visible()  # the queue
+    otpgl.get_by_role("link", name=re.compile(r"AC-0001")).click()
+    otpgl.get_by_label("Valoració", exact=True).fill("L'acció encaixa amb la plataforma.")
+    otpgl.get_by_role("button", name="Autoritza").click()
+    otpgl.wait_for_load_state()
+    assert otpgl.locator(".heading .status").inner_text() == "Autoritzada"
+
+    adviser = sign_in("assessora@example.org")
+    request_id = db.session.scalar(select(AccompanimentRequest.id))
+    adviser.goto(f"{live_server}/accompaniment/requests/{request_id}")
+    day = date.today() + timedelta(days=7)
+    adviser.get_by_label("Dia", exact=True).fill(day.isoformat())
+    adviser.get_by_label("Hora", exact=True).fill("10:00")
+    adviser.get_by_label("Enllaç o lloc").fill("https://meet.example.org/vic")
+    adviser.get_by_label("Adreces de correu de les persones assistents").fill("referent@vic.cat")
+    adviser.get_by_role("button", name="Reserva la sessió i envia les invitacions").click()
+    adviser.wait_for_load_state()
+    assert adviser.locator(".heading .status").inner_text() == "Programada"
+    session = db.session.scalar(select(AccompanimentSession))
+    assert session.attendees == ["referent@vic.cat"] and session.starts_at.date() == day
+
+    council.reload()
+    assert council.locator(".heading .status").inner_text() == "Programada"
+    assert council.get_by_text("L'acció encaixa amb la plataforma.").is_visible()
+    assert db.session.scalar(select(Grant.id)) is not None
