@@ -59,6 +59,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(scheduler_command)
     app.cli.add_command(mail_group)
     app.cli.add_command(catalog_group)
+    app.cli.add_command(kb_group)
 
 
 def _fail(message: str) -> None:
@@ -327,3 +328,19 @@ def catalog_remind_command(dry_run: bool) -> None:
     else:
         db.session.commit()
     click.echo(f"{len(reminders)} reminder(s) {'due' if dry_run else 'sent'}.")
+
+
+@click.group("kb")
+def kb_group() -> None:
+    """The FAQ."""
+
+
+@kb_group.command("seed")
+def kb_seed_command() -> None:
+    """Add the starting FAQ articles that are missing (one per topic support answers most)."""
+    from helpdesk.extensions import db
+    from helpdesk.kb.seed import seed_articles
+
+    added = seed_articles()
+    db.session.commit()
+    click.echo(f"{added} article(s) added.")

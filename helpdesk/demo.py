@@ -22,6 +22,7 @@ from helpdesk.councils.models import Contact, Council, CouncilKind
 from helpdesk.councils.services import ContactData, CouncilData, create_council, save_contact, update_council
 from helpdesk.extensions import db
 from helpdesk.instances.models import PlatformInstance
+from helpdesk.kb.seed import seed_articles
 from helpdesk.instances.services import InstanceData, change_instance_status, create_instance
 from helpdesk.instances.states import InstanceStatus
 from helpdesk.tickets.canned import save_canned_reply
@@ -145,6 +146,7 @@ def seed() -> Summary:
             add_message(agent, ticket, MessageKind.REPLY, reply, now,
                         new_status=status if status is not TicketStatus.OPEN else None)
     _seed_catalog()
+    seed_articles()
     db.session.flush()
     return Summary(councils=_count(Council), contacts=_count(Contact), instances=_count(PlatformInstance),
                    users=_count(User), tickets=_count(Ticket))

@@ -45,3 +45,63 @@ if (callForm) {
   number.addEventListener("input", later);
   name.addEventListener("input", later);
 }
+
+/* The FAQ suggests articles as a council types its question, and finds articles for an agent's reply. */
+const faqBox = document.querySelector("[data-faq-suggest]");
+if (faqBox) {
+  const sources = faqBox.dataset.faqSources.split(" ").map((id) => document.getElementById(id)).filter(Boolean);
+  const list = faqBox.querySelector("ul");
+  let timer = null;
+  const suggest = async () => {
+    const text = sources.map((field) => field.value).join(" ").trim();
+    if (text.length < 4) { list.replaceChildren(); faqBox.hidden = true; return; }
+    const response = await fetch(`${faqBox.dataset.faqSuggest}?${new URLSearchParams({ q: text })}`,
+                                 { headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    const articles = await response.json();
+    list.replaceChildren(...articles.map((article) => {
+      const item = document.createElement("li");
+      const link = document.createElement("a");
+      link.href = `${article.url}?from=suggestion`;
+      link.target = "_blank";
+      link.textContent = article.title;
+      item.append(link);
+      return item;
+    }));
+    faqBox.hidden = articles.length === 0;
+  };
+  sources.forEach((field) => field.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(suggest, 300);
+  }));
+}
+
+const faqInsert = document.querySelector("[data-faq-insert]");
+if (faqInsert) {
+  const input = faqInsert.querySelector("input");
+  const list = faqInsert.querySelector("ul");
+  const target = document.getElementById(faqInsert.dataset.faqInsert);
+  let timer = null;
+  input.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const response = await fetch(`${faqInsert.dataset.faqSuggest}?${new URLSearchParams({ q: input.value })}`,
+                                   { headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      const articles = await response.json();
+      list.replaceChildren(...articles.map((article) => {
+        const item = document.createElement("li");
+        const button = document.createElement("button");
+        button.type = "button";
+        button.className = "link-button";
+        button.textContent = article.title;
+        button.addEventListener("click", () => {
+          target.value = `${target.value}${target.value ? "\n\n" : ""}${article.title}: ${article.link}`;
+          target.focus();
+        });
+        item.append(button);
+        return item;
+      }));
+    }, 300);
+  });
+}

@@ -86,19 +86,19 @@ def remove(session: Session, kind: str, object_id: int) -> None:
     session.execute(text(f"DELETE FROM {TABLE} WHERE {column} = :rowid"), {"rowid": row_id(kind, object_id)})
 
 
-def matches(session: Session, kind: str, query: str):
-    """A selectable of (object_id, rank) for objects of ``kind`` matching every word of ``query``;
-    lower rank is better. None when the query has no words."""
+def matches(session: Session, kind: str, query: str, every_word: bool = True):
+    """A selectable of (object_id, rank) for objects of ``kind`` matching every word of ``query`` (or any
+    of them, ranked by how well they match); lower rank is better. None when the query has no words."""
     groups = query_groups(query)
     if not groups:
         return None
     kind_code = KINDS[kind]
     if session.get_bind().dialect.name == "sqlite":
-        expression = " AND ".join("(" + " OR ".join(_quote_fts5(term) for term in group) + ")" for group in groups)
+        expression = (" AND " if every_word else " OR ").join("(" + " OR ".join(_quote_fts5(term) for term in group) + ")" for group in groups)
         return text(f"SELECT rowid >> {KIND_BITS} AS object_id, bm25({TABLE}) AS rank FROM {TABLE} "
                     f"WHERE {TABLE} MATCH :expression AND (rowid & {(1 << KIND_BITS) - 1}) = {kind_code}") \
             .bindparams(expression=expression).columns(object_id=Integer, rank=Float).subquery("matches")
-    expression = " & ".join("(" + " | ".join(_quote_tsquery(term) for term in group) + ")" for group in groups)
+    expression = (" & " if every_word else " | ").join("(" + " | ".join(_quote_tsquery(term) for term in group) + ")" for group in groups)
     return text(f"SELECT id >> {KIND_BITS} AS object_id, -ts_rank(content, to_tsquery('simple', :expression)) "
                 f"AS rank FROM {TABLE} WHERE content @@ to_tsquery('simple', :expression) "
                 f"AND (id & {(1 << KIND_BITS) - 1}) = {kind_code}") \

@@ -12,6 +12,7 @@ from contextlib import nullcontext
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from blinker import Namespace
 from flask import current_app
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
@@ -24,6 +25,9 @@ from helpdesk.tickets.states import MessageKind
 
 ACK_INTERVAL = timedelta(minutes=10)  # at most one acknowledgement per sender in this time
 LOOP_HEADER = "X-Helpdesk-Loop"
+#: Sent while writing an acknowledgement (sender: the ticket; ``links``: a list to add (title, URL) pairs
+#: to): the knowledge base adds the articles that match the ticket's subject.
+acknowledgement_links = Namespace().signal("acknowledgement-links")
 _OUR_ID = re.compile(r"<p311\.(\d+)\.[0-9a-f]+@", re.IGNORECASE)
 
 
@@ -107,6 +111,10 @@ def acknowledge(ticket: Ticket, now: datetime) -> Message | None:
         if ticket.first_response_due_at is not None:
             due = ticket.first_response_due_at.astimezone(ZoneInfo(config["TIMEZONE"]))
             lines.append(_("You can expect a first answer by %(when)s.", when=due.strftime("%d/%m/%Y %H:%M")))
+        links: list[tuple[str, str]] = []
+        acknowledgement_links.send(ticket, links=links)
+        if links:
+            lines += ["", _("These answers may help you meanwhile:")] + [f"- {title}: {url}" for title, url in links]
         lines += ["", _("Support: %(email)s · %(phone)s", email=config["SUPPORT_EMAIL"],
                         phone=config["SUPPORT_PHONE"]), "",
                   _("This is an automatic message: there is no need to answer it.")]
