@@ -47,8 +47,8 @@ def render(markdown: str) -> str:
 
 def plain(markdown: str) -> str:
     """The words of a Markdown text, for the index and the snippets."""
-    rendered = _markdown.render(markdown or "")
-    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", rendered))).strip()
+    rendered = re.sub(r"</?(p|li|ul|ol|h\d|pre|blockquote|br|hr)\b[^>]*>", " ", _markdown.render(markdown or ""))
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", rendered))).strip()
 
 
 def require_editor(actor: User | None) -> None:

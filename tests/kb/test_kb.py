@@ -143,6 +143,7 @@ def test_a_council_sees_a_suggestion_while_typing(app, live_server, browser, faq
     page.get_by_role("button", name="Inicia la sessió").click()
     page.wait_for_load_state()
     page.goto(f"{live_server}/tickets/new")
+    assert page.locator("form").get_by_role("link", name="preguntes freqüents").get_attribute("href") == "/faq"
     page.get_by_label("Assumpte").press_sequentially("Com renovem la plataforma", delay=20)
     suggestion = page.get_by_role("link", name="Com renovem la plataforma?")
     suggestion.wait_for()
