@@ -70,6 +70,9 @@ DEFAULTS: dict[str, Any] = {
     "CATALOG_RENEWAL_WINDOW_DAYS": 90,
     "CATALOG_REMINDER_DAYS": "90,30,7",
     "CATALOG_GRACE_DAYS": 30,
+    # Platform instances: how often their Decidim is asked what it runs, and how long to wait for it.
+    "INSTANCE_REFRESH_HOURS": 24,
+    "DECIDIM_TIMEOUT_SECONDS": 10,
 }
 
 #: Settings read from the environment only (they locate everything else).
@@ -181,6 +184,10 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError("CATALOG_RENEWAL_WINDOW_DAYS", "must be between 1 and 365")
     if not 0 <= config["CATALOG_GRACE_DAYS"] <= 365:
         raise ConfigError("CATALOG_GRACE_DAYS", "must be between 0 and 365")
+    if not 1 <= config["INSTANCE_REFRESH_HOURS"] <= 24 * 30:
+        raise ConfigError("INSTANCE_REFRESH_HOURS", "must be between 1 and 720")
+    if not 1 <= config["DECIDIM_TIMEOUT_SECONDS"] <= 120:
+        raise ConfigError("DECIDIM_TIMEOUT_SECONDS", "must be between 1 and 120")
     if config["IMAP_CA_FILE"] and not Path(config["IMAP_CA_FILE"]).is_file():
         raise ConfigError("IMAP_CA_FILE", f"no such file: {config['IMAP_CA_FILE']}")
     if not 1 <= config["SMTP_PORT"] <= 65535:

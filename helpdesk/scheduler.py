@@ -21,6 +21,7 @@ from helpdesk.core.jobs import JOBS as CORE_JOBS
 from helpdesk.core.models import utcnow
 from helpdesk.core.scheduling import Job
 from helpdesk.extensions import db
+from helpdesk.instances.jobs import JOBS as INSTANCE_JOBS
 from helpdesk.tickets.fetching import FetcherPool
 from helpdesk.tickets.jobs import JOBS as TICKET_JOBS
 
@@ -29,7 +30,7 @@ LEASE = "scheduler"
 
 
 def all_jobs() -> list[Job]:
-    return [*CORE_JOBS, *TICKET_JOBS, *CATALOG_JOBS, *ACCOMPANIMENT_JOBS]
+    return [*CORE_JOBS, *INSTANCE_JOBS, *TICKET_JOBS, *CATALOG_JOBS, *ACCOMPANIMENT_JOBS]
 
 
 def holder_name() -> str:

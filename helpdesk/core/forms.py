@@ -24,3 +24,7 @@ def strip(value):
 class LanguageForm(FlaskForm):
     language = SelectField(choices=list(LANGUAGE_LABELS.items()))
     next = HiddenField()
+
+
+class ConfirmForm(FlaskForm):
+    """A button's form: nothing but the CSRF token."""

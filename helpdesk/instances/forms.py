@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.validators import DataRequired, Length, Optional
 
 from helpdesk.core.forms import strip
@@ -32,3 +32,11 @@ def coerce_status(value):
 
 class StatusForm(FlaskForm):
     status = SelectField(_l("New status"), coerce=coerce_status)
+
+
+class ReleaseForm(FlaskForm):
+    version = StringField(_l("Version"), validators=[DataRequired(), Length(max=32)], filters=[strip],
+                          description=_l("For example 0.32.2."))
+    released_on = DateField(_l("Released on"), validators=[DataRequired()])
+    supported = BooleanField(_l("Upstream still gives it security fixes"))
+    notes = StringField(_l("Notes"), validators=[Length(max=500)], filters=[strip])

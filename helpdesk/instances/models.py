@@ -1,12 +1,14 @@
 """A council's platform instance (one Decidim organisation)."""
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ColumnElement, ForeignKey, String, Text
+from sqlalchemy import JSON, ColumnElement, Date, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from helpdesk.auth.models import Role
-from helpdesk.core.models import TimestampMixin, council_scope, enum_type
+from helpdesk.core.models import TimestampMixin, UTCDateTime, council_scope, enum_type
 from helpdesk.extensions import db
 from helpdesk.instances.states import InstanceStatus
 
@@ -45,6 +47,12 @@ class PlatformInstance(TimestampMixin, db.Model):
     status: Mapped[InstanceStatus] = mapped_column(enum_type(InstanceStatus),
                                                    default=InstanceStatus.PROVISIONING, index=True)
     notes: Mapped[str] = mapped_column(Text, default="")
+    # What the platform itself said at the last refresh (see instances/decidim.py).
+    application_name: Mapped[str] = mapped_column(String(200), default="")
+    organisation_name: Mapped[str] = mapped_column(String(200), default="")
+    spaces: Mapped[list[dict]] = mapped_column(JSON, default=list)
+    facts_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    facts_error: Mapped[str] = mapped_column(Text, default="")  # empty when the last refresh worked
 
     council = relationship("Council", backref=backref("instances", order_by="PlatformInstance.id"))
 
@@ -67,3 +75,17 @@ class PlatformInstance(TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<PlatformInstance {self.base_url}>"
+
+
+class DecidimRelease(TimestampMixin, db.Model):
+    """A Decidim release as the desk knows it (seeded, kept up to date by administrators): the desk never
+    needs the internet to say whether an instance is current, behind or unsupported."""
+
+    __tablename__ = "decidim_releases"
+    AUDITED = ("version", "released_on", "supported", "notes")
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(32), unique=True)
+    released_on: Mapped[date] = mapped_column(Date)
+    supported: Mapped[bool] = mapped_column(default=False)  # upstream still gives it security fixes
+    notes: Mapped[str] = mapped_column(Text, default="")

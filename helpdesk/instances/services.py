@@ -3,18 +3,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlsplit
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from helpdesk.auth.models import User
+from helpdesk.auth.models import Role, User
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError, InvalidTransition, NotAllowed
+from helpdesk.core.models import utcnow
 from helpdesk.core.validation import normalise_domain
 from helpdesk.councils.models import Council
 from helpdesk.extensions import db
-from helpdesk.instances.models import INSTANCE_EDITORS, KNOWN_MODULES, VERSION_PATTERN, PlatformInstance
+from helpdesk.instances.decidim import DecidimClient, DecidimError
+from helpdesk.instances.models import INSTANCE_EDITORS, KNOWN_MODULES, VERSION_PATTERN, DecidimRelease, PlatformInstance
 from helpdesk.instances.states import ALLOWED_TRANSITIONS, InstanceStatus, can_change
 
 
@@ -106,3 +110,64 @@ def change_instance_status(actor: User | None, instance: PlatformInstance, statu
     before = instance.status
     instance.status = status
     audit.record(actor, "status_changed", instance, {"status": {"before": before.value, "after": status.value}})
+
+
+def refresh_facts(instance: PlatformInstance, now, client_factory=None) -> bool:
+    """Ask the platform what it runs; keep what it says (and the modules it uses), or why it could not
+    be asked (the previous facts stay). True when the refresh worked."""
+    factory = client_factory or (lambda url: DecidimClient(url, timeout=current_app.config["DECIDIM_TIMEOUT_SECONDS"]))
+    instance.facts_checked_at = now
+    try:
+        with factory(instance.base_url) as client:
+            facts = client.facts()
+    except DecidimError as error:
+        instance.facts_error = f"{error.code}: {error.detail}"[:2000]
+        return False
+    before = audit.snapshot(instance, PlatformInstance.AUDITED)
+    if facts.version:
+        instance.decidim_version = facts.version.removeprefix("v")[:32]
+    instance.enabled_modules = [name for name in KNOWN_MODULES if name in facts.modules]
+    instance.application_name = facts.application_name[:200]
+    instance.organisation_name = facts.organisation_name[:200]
+    instance.spaces = facts.spaces
+    instance.facts_error = "; ".join(facts.warnings)[:2000]
+    changes = audit.diff(before, audit.snapshot(instance, PlatformInstance.AUDITED))
+    if changes:
+        audit.record(None, "refreshed", instance, changes)
+    return True
+
+
+def refresh_due(now=None) -> int:
+    """The scheduler's job: refresh the active instances not refreshed for INSTANCE_REFRESH_HOURS."""
+    now = now or utcnow()
+    limit = now - timedelta(hours=current_app.config["INSTANCE_REFRESH_HOURS"])
+    count = 0
+    for instance in db.session.scalars(select(PlatformInstance).where(
+            PlatformInstance.status == InstanceStatus.ACTIVE,
+            (PlatformInstance.facts_checked_at.is_(None)) | (PlatformInstance.facts_checked_at < limit))):
+        refresh_facts(instance, now)
+        db.session.commit()
+        count += 1
+    return count
+
+
+def save_release(actor: User | None, version: str, released_on, supported: bool, notes: str = ""):
+    """Add a Decidim release or change one (by version); marking a release supported or not marks its line."""
+    if actor is not None and actor.role is not Role.ADMIN:
+        raise NotAllowed(_l("Only administrators keep the list of Decidim releases."))
+    version = version.strip().removeprefix("v")
+    if not re.fullmatch(r"\d+\.\d+\.\d+", version):
+        raise DomainError(_l("“%(value)s” is not a Decidim version such as 0.28.5.", value=version), "version")
+    release = db.session.scalar(select(DecidimRelease).where(DecidimRelease.version == version))
+    before = audit.snapshot(release, DecidimRelease.AUDITED) if release else {}
+    if release is None:
+        release = DecidimRelease(version=version)
+        db.session.add(release)
+    release.released_on, release.supported, release.notes = released_on, supported, notes
+    line = version.rsplit(".", 1)[0] + "."
+    for other in db.session.scalars(select(DecidimRelease).where(DecidimRelease.version.startswith(line))):
+        other.supported = supported  # upstream supports whole minor lines
+    db.session.flush()
+    audit.record(actor, "updated" if before else "created", release,
+                 audit.diff(before, audit.snapshot(release, DecidimRelease.AUDITED)))
+    return release

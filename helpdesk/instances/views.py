@@ -3,22 +3,28 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
 from helpdesk.auth.access import roles_required, staff_required
+from helpdesk.auth.models import Role
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError
-from helpdesk.core.forms import show_error
+from helpdesk.core.forms import ConfirmForm, show_error
+from helpdesk.core.models import utcnow
 from helpdesk.core.templating import describe_field
 from helpdesk.councils.models import Council
 from helpdesk.extensions import db
-from helpdesk.instances.forms import InstanceForm, StatusForm
+from helpdesk.instances.forms import InstanceForm, ReleaseForm, StatusForm
 from helpdesk.instances.models import INSTANCE_EDITORS, KNOWN_MODULES, PlatformInstance
-from helpdesk.instances.services import InstanceData, change_instance_status, create_instance, update_instance
+from helpdesk.instances.releases import STATE_LABELS, newest_in_line
+from helpdesk.instances.releases import all_releases as release_list
+from helpdesk.instances.releases import state as version_state
+from helpdesk.instances.services import (InstanceData, change_instance_status, create_instance, refresh_facts, save_release,
+                                         update_instance)
 from helpdesk.instances.states import ALLOWED_TRANSITIONS, STATUS_LABELS, InstanceStatus
 
 bp = Blueprint("instances", __name__)
@@ -102,7 +108,7 @@ def _show(instance: PlatformInstance, status_form: StatusForm | None = None, sta
     trail = audit.trail(instance) if current_user.is_staff else []
     sections = [section(instance, current_user) for section in INSTANCE_SECTIONS]
     return render_template("instances/show.html", instance=instance, status_form=status_form, trail=trail,
-                           sections=[item for item in sections if item]), status
+                           sections=[item for item in sections if item], refresh_form=ConfirmForm()), status
 
 
 @bp.route("/instances/<int:instance_id>/edit", methods=["GET", "POST"])
@@ -147,3 +153,65 @@ def change_status(instance_id: int):
 def _instance_data(form: InstanceForm) -> InstanceData:
     return InstanceData(base_url=form.base_url.data, decidim_version=form.decidim_version.data or "",
                         enabled_modules=tuple(form.enabled_modules.data or ()), notes=form.notes.data or "")
+
+
+@bp.post("/instances/<int:instance_id>/refresh")
+@staff_required
+def refresh(instance_id: int):
+    """Ask the platform now what it runs (the scheduler does it daily)."""
+    instance = visible_instance(instance_id)
+    if not ConfirmForm().validate_on_submit():  # the CSRF token
+        abort(400)
+    worked = refresh_facts(instance, utcnow())
+    db.session.commit()
+    if worked:
+        flash(_("Refreshed: the platform answered."), "success")
+    else:
+        flash(_("The platform could not be read: %(error)s", error=instance.facts_error), "error")
+    return redirect(url_for("instances.show", instance_id=instance.id))
+
+
+@bp.route("/instances/releases", methods=["GET", "POST"])
+@staff_required
+def releases():
+    """The Decidim releases the desk knows (administrators add them and mark which lines upstream supports)."""
+    form = ReleaseForm()
+    if request.method == "POST":
+        if current_user.role is not Role.ADMIN:
+            abort(403)
+        if form.validate_on_submit():
+            try:
+                save_release(current_user, form.version.data, form.released_on.data, form.supported.data,
+                             form.notes.data or "")
+            except DomainError as error:
+                db.session.rollback()
+                show_error(form, error)
+            else:
+                db.session.commit()
+                flash(_("Release %(version)s saved.", version=form.version.data), "success")
+                return redirect(url_for("instances.releases"))
+    return render_template("instances/releases.html", releases=release_list(), form=form), \
+        422 if form.errors else 200
+
+
+@bp.get("/instances/upgrades")
+@staff_required
+def upgrades():
+    """The active instances that are behind or on a Decidim line upstream no longer supports."""
+    known = release_list()
+    rows = []
+    for instance in db.session.scalars(select(PlatformInstance).join(Council).where(
+            PlatformInstance.status.in_([InstanceStatus.ACTIVE, InstanceStatus.SUSPENDED])).order_by(Council.name)):
+        state = version_state(instance.decidim_version, known)
+        if state != "current":
+            rows.append((instance, state, newest_in_line(instance.decidim_version, known)
+                         if instance.decidim_version else None))
+    newest = known[0].version if known else None
+    return render_template("instances/upgrades.html", rows=rows, newest=newest, labels=STATE_LABELS)
+
+
+@bp.app_context_processor
+def instance_helpers():
+    def version_of(instance):
+        return version_state(instance.decidim_version, release_list())
+    return {"version_state": version_of, "version_labels": STATE_LABELS}
