@@ -138,7 +138,7 @@ class Dovecot:
 
     def create(self, folder: str) -> None:
         client = self.client()
-        client.create(folder)
+        client.create(f'"{folder}"')  # the standard library's imaplib does not quote
         client.logout()
 
     def append(self, raw: bytes, folder: str = "INBOX") -> None:
@@ -148,7 +148,7 @@ class Dovecot:
 
     def flags(self, folder: str = "INBOX") -> list[bytes]:
         client = self.client()
-        _, count = client.select(folder)
+        _, count = client.select(f'"{folder}"')
         data = client.fetch("1:*", "(FLAGS)")[1] if int(count[0] or 0) else []
         client.logout()
         return [item for item in data if item]

@@ -158,6 +158,7 @@ def ask_information(actor: User | None, request: AccompanimentRequest, question:
 
 
 def answer(actor: User | None, request: AccompanimentRequest, text: str, now: datetime) -> None:
+    _may_ask(actor, request.council)  # the council, or an agent for it; not the OTPGL nor a technician
     request.council_answer = _written(text, "answer", _l("Answer the OTPGL's question."))
     _move(actor, request, RequestStatus.REQUESTED, now, {"answer": {"before": None, "after": request.council_answer}})
 

@@ -21,7 +21,7 @@ from helpdesk.auth.access import roles_required, staff_required
 from helpdesk.auth.models import Role, User
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError
-from helpdesk.core.forms import show_error
+from helpdesk.core.forms import show_error, spreadsheet_text
 from helpdesk.core.models import utcnow
 from helpdesk.core.templating import describe_field
 from helpdesk.councils.models import Council
@@ -96,9 +96,10 @@ def _csv(items: list[AccompanimentRequest]) -> Response:
     writer.writerow(["reference", "council", "instance", "status", "action", "needs", "requested_at", "decided_at",
                      "assessment", "sessions_held", "sessions_planned"])
     for item in items:
-        writer.writerow([item.reference, item.council.name, item.instance.base_url, item.status.value, item.action,
+        writer.writerow([item.reference, item.council.name, item.instance.base_url, item.status.value,
+                         spreadsheet_text(item.action),
                          " ".join(item.needs), item.requested_at.isoformat(),
-                         item.decided_at.isoformat() if item.decided_at else "", item.assessment,
+                         item.decided_at.isoformat() if item.decided_at else "", spreadsheet_text(item.assessment),
                          sum(s.status is SessionStatus.HELD for s in item.sessions),
                          sum(s.status is SessionStatus.PLANNED for s in item.sessions)])
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
@@ -115,6 +116,8 @@ def sessions():
         monday = datetime.strptime(week + "-1", "%G-W%V-%u").date() if week else None
     except ValueError:
         monday = None
+    if monday is not None and not 1901 <= monday.year <= 9998:
+        monday = None  # (the previous and next weeks must exist too)
     today = utcnow().astimezone(_zone()).date()
     query = select(AccompanimentSession).where(AccompanimentSession.status == SessionStatus.PLANNED) \
         .order_by(AccompanimentSession.starts_at)

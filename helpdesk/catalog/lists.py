@@ -15,6 +15,7 @@ from helpdesk.catalog.services import MANAGERS
 from helpdesk.catalog.states import GrantStatus, RequestStatus
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError, NotAllowed
+from helpdesk.core.forms import spreadsheet_text
 from helpdesk.extensions import db
 
 
@@ -85,11 +86,12 @@ def requests_csv(requests: list[CatalogRequest]) -> str:
     for item in requests:
         writer.writerow([item.reference, item.year, item.kind.value, item.status.value, item.council.name,
                          item.council.ine_code, item.project_kind.value if item.project_kind else "",
-                         item.project_title, item.referent.name if item.referent else "",
+                         spreadsheet_text(item.project_title),
+                         spreadsheet_text(item.referent.name) if item.referent else "",
                          item.referent.email if item.referent else "",
                          item.instance.base_url if item.instance else "", item.desired_host,
                          " ".join(item.languages), item.submitted_at.isoformat() if item.submitted_at else "",
-                         item.decided_at.isoformat() if item.decided_at else "", item.manager_message])
+                         item.decided_at.isoformat() if item.decided_at else "", spreadsheet_text(item.manager_message)])
     return out.getvalue()
 
 

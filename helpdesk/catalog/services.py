@@ -258,6 +258,8 @@ def _move(actor: User | None, request: CatalogRequest, target: RequestStatus, no
 
 
 def submit(actor: User | None, request: CatalogRequest, now: datetime) -> None:
+    if request.status is RequestStatus.NEEDS_INFORMATION:
+        raise DomainError(_l("Answer the catalogue managers' question."), "answer")
     _require_complete(request)
     if request.kind is RequestKind.NEW and request.status is RequestStatus.DRAFT:
         today = today_in_madrid(now)

@@ -90,6 +90,8 @@ def requests():
 @staff_required
 def grants():
     view = request.args.get("view", "ending")
+    if view not in ("ending", "grace", "lapsed", "all"):
+        view = "ending"
     days = max(1, min(request.args.get("days", 90, type=int) or 90, 3650))
     today = services.today_in_madrid(utcnow())
     query = lists.grants_query(view, today, days)

@@ -28,3 +28,8 @@ class LanguageForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A button's form: nothing but the CSRF token."""
+
+
+def spreadsheet_text(value: str) -> str:
+    """Free text for a CSV that people open in a spreadsheet: a leading = + - @ would make it a formula."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

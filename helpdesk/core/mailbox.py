@@ -172,9 +172,11 @@ def connect(settings: MailboxSettings) -> imaplib2.IMAP4:
         # Servers tell more after login (MOVE, UIDPLUS…) than in their greeting.
         _, data = connection.capability()
         connection.capabilities = tuple((data[0] or b"").decode().upper().split()) or connection.capabilities
-        kind, _ = connection.select(settings.folder)
+        kind, _ = connection.select(_quoted(settings.folder))
         if kind != "OK":
             raise ImapError(f"cannot open folder {settings.folder}")
+        # imaplib2 hands an untagged response out only once: keep it for the whole connection.
+        connection.selected_uidvalidity = uidvalidity(connection)
         return connection
     except (OSError, ssl.SSLError, imaplib2.IMAP4.error, imaplib2.IMAP4.abort, ImapError) as error:
         if connection is not None:  # refused login or folder: do not leave the session open
@@ -214,9 +216,9 @@ def mark_processed(connection: imaplib2.IMAP4, uid: int, processed_folder: str) 
         connection.uid("STORE", str(uid), "+FLAGS", r"(\Seen)")
         return
     if "MOVE" in connection.capabilities:
-        kind, data = connection.uid("MOVE", str(uid), processed_folder)
+        kind, data = connection.uid("MOVE", str(uid), _quoted(processed_folder))
     else:
-        kind, data = connection.uid("COPY", str(uid), processed_folder)
+        kind, data = connection.uid("COPY", str(uid), _quoted(processed_folder))
         if kind == "OK":
             connection.uid("STORE", str(uid), "+FLAGS", r"(\Deleted)")
             connection.expunge()

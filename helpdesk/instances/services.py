@@ -37,7 +37,11 @@ def normalise_base_url(raw: str) -> str:
         raise DomainError(_l("The address is required."), "base_url")
     if "://" not in text:
         text = "https://" + text
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:  # a port that is no number, an unclosed bracket
+        raise DomainError(_l("“%(value)s” is not a valid web address.", value=raw.strip()), "base_url") from None
     if parts.scheme.lower() != "https":
         raise DomainError(_l("The address must use HTTPS."), "base_url")
     if parts.username or parts.password or parts.query or parts.fragment or parts.path not in ("", "/"):
@@ -47,7 +51,7 @@ def normalise_base_url(raw: str) -> str:
         host = normalise_domain(parts.hostname or "", "base_url")
     except DomainError:
         raise DomainError(_l("“%(value)s” is not a valid web address.", value=raw.strip()), "base_url") from None
-    port = f":{parts.port}" if parts.port and parts.port != 443 else ""
+    port = f":{port}" if port and port != 443 else ""
     return f"https://{host}{port}"
 
 

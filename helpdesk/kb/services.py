@@ -6,10 +6,12 @@ import html
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
-from sqlalchemy import and_, select
+from sqlalchemy import and_, delete, select
 
 from helpdesk.auth.models import User
 from helpdesk.core import audit, search
@@ -85,7 +87,7 @@ def save_article(actor: User | None, data: ArticleData, article: Article | None 
     article.slug, article.category, article.is_public, article.is_published = (
         slug, data.category, data.is_public, data.is_published)
     article.tags = [tag.strip().lower() for tag in data.tags if tag.strip()][:20]
-    article.reviewed_on = data.reviewed_on or date.today()
+    article.reviewed_on = data.reviewed_on or utcnow().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
     article.updated_at = utcnow()
     db.session.flush()
     existing = {item.language: item for item in article.translations}
@@ -108,6 +110,7 @@ def save_article(actor: User | None, data: ArticleData, article: Article | None 
     for language, current in existing.items():
         if language not in texts:  # a translation taken away
             search.remove(db.session, "article", current.id)
+            db.session.execute(delete(ArticleVersion).where(ArticleVersion.text_id == current.id))
             db.session.delete(current)
             changes[f"text_{language}"] = {"before": f"v{current.version}", "after": None}
     audit.record(actor, "updated" if before else "created", article, changes)

@@ -47,7 +47,7 @@ class Fetcher:
 
     def _take_new(self) -> int:
         state = self._state()
-        validity = imap.uidvalidity(self.connection)
+        validity = self.connection.selected_uidvalidity  # read when the folder was selected
         if state.uidvalidity != validity:
             if state.uidvalidity is not None:
                 log.warning("%s: UIDVALIDITY changed (%s -> %s): reading it all again, duplicates are skipped",

@@ -69,6 +69,17 @@ def test_no_session_before_the_otpgl_authorises_and_only_approvers_decide(app, e
     assert request.status is RequestStatus.SCHEDULED and session.status is SessionStatus.PLANNED
 
 
+def test_only_the_council_or_its_agent_answers_the_otpgl(app, english, vic):
+    request = asked(vic, factories.user(Role.COUNCIL_USER, of=vic))
+    approver = factories.user(Role.OTPGL_APPROVER)
+    services.ask_information(approver, request, "Quantes persones hi aniran?", NOW)
+    for someone in (approver, factories.user(Role.TECHNICIAN), factories.user(Role.COUNCIL_USER, of=factories.council())):
+        with pytest.raises(NotAllowed):
+            services.answer(someone, request, "Deu.", NOW)
+    services.answer(factories.user(Role.AGENT), request, "Deu, diu la tècnica per telèfon.", NOW)
+    assert request.status is RequestStatus.REQUESTED
+
+
 def test_refused_requests_cannot_be_scheduled_either(app, english, vic):
     request = asked(vic, factories.user(Role.COUNCIL_USER, of=vic))
     services.refuse(factories.user(Role.OTPGL_APPROVER), request, "No és una acció de participació.", NOW)

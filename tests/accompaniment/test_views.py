@@ -47,6 +47,8 @@ def test_the_otpgl_queue_is_oldest_first_and_the_history_exports_csv(client, app
     page = client.get("/accompaniment/queue").get_data(as_text=True)
     assert page.index(first) < page.index(second)
     csv_text = client.get(f"/accompaniment/requests?council={vic_id}&format=csv").get_data(as_text=True)
+    for week in ("9999-W52", "0001-W01", "nonsense"):
+        assert client.get(f"/accompaniment/sessions?week={week}").status_code == 200
     assert first in csv_text and "requested" in csv_text
 
 

@@ -79,6 +79,8 @@ def test_a_request_goes_from_draft_to_granted_and_the_referent_hears_of_each_ste
     assert request.status is RequestStatus.NEEDS_INFORMATION
     with pytest.raises(DomainError, match="Answer the catalogue managers' question"):
         services.answer(council_user, request, " ", at(date(2026, 2, 12)))
+    with pytest.raises(DomainError, match="Answer the catalogue managers' question"):
+        services.submit(council_user, request, at(date(2026, 2, 12)))  # sent back without an answer
     services.answer(council_user, request, "De maig a novembre.", at(date(2026, 2, 12)))
     assert request.status is RequestStatus.SUBMITTED
     record = decided(request, manager, at(date(2026, 2, 13)))
@@ -117,7 +119,9 @@ def test_each_rule_refuses_with_a_message_a_council_can_act_on(app, english, cal
             services.submit(user, draft, now)
         db.session.rollback()
     for host, message in [("participa-vic.example.org", "must end in .diba.cat"),
-                          ("no és una adreça", "is not a valid web address")]:
+                          ("no és una adreça", "is not a valid web address"),
+                          ("participa-vic.diba.cat:abc", "is not a valid web address"),
+                          ("[participa-vic.diba.cat", "is not a valid web address")]:
         with pytest.raises(DomainError, match=message) as refused:
             services.save_request(user, vic, complete(referent, desired_host=host), now)
         assert refused.value.field == "desired_host"

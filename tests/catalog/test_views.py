@@ -71,8 +71,8 @@ def test_councils_see_only_their_own_requests_and_never_the_managers_lists(clien
 def test_a_manager_decides_refusal_needs_a_reason_and_the_lists_export_csv(client, app, open_call):
     vic = factories.council("Ajuntament de Vic")
     referent = factories.contact(vic, "Marta Puig", email="marta@vic.cat")
-    item = save_request(None, vic, RequestData("consultation", "Consulta", "Text", None, referent.id,
-                                               desired_host="participa-vic.diba.cat", languages=["ca"],
+    item = save_request(None, vic, RequestData("consultation", "=HYPERLINK(\"https://x.example\")", "Text", None,
+                                               referent.id, desired_host="participa-vic.diba.cat", languages=["ca"],
                                                accepts_terms=True), utcnow())
     submit(None, item, utcnow())
     db.session.commit()
@@ -90,6 +90,8 @@ def test_a_manager_decides_refusal_needs_a_reason_and_the_lists_export_csv(clien
     assert record.instance.status is InstanceStatus.PROVISIONING
     csv_text = client.get(f"/catalog/requests?year={year}&format=csv").get_data(as_text=True)
     assert reference in csv_text and "granted" in csv_text
+    assert "'=HYPERLINK" in csv_text  # not a formula when a spreadsheet opens it
+    assert client.get("/catalog/grants?view=a%0d%0ab&format=csv").status_code == 200  # no header injection
     grants_csv = client.get("/catalog/grants?view=all&format=csv").get_data(as_text=True)
     assert "https://participa-vic.diba.cat" in grants_csv and record.ends_on.isoformat() in grants_csv
     instance_page = text(client.get(f"/instances/{record.instance_id}"))

@@ -97,6 +97,18 @@ def test_each_edit_is_kept_and_the_difference_shown(client, app, faq):
     assert "-- **Formació**: sessions per als equips" in page and "+- **Formació**: tallers per als equips" in page
 
 
+def test_a_translation_can_be_taken_away(app, faq):
+    article = db.session.scalar(select(Article).where(Article.slug == "formacio"))
+    catalan = article.text("ca")
+    services.save_article(None, services.ArticleData(article.slug, article.category, article.tags, True, True,
+                                                     texts={"ca": (catalan.title, catalan.body), "es": ("", "")}),
+                          article)
+    db.session.commit()
+    assert [text.language for text in article.translations] == ["ca"]
+    assert services.find("ofrecéis", "es", None) == []  # the Spanish words left the index
+    assert [item.text.language for item in services.find("formació", "es", None)] == ["ca"]
+
+
 def test_votes_count_once_per_reader_and_views_are_counted(client, app, faq):
     client.get("/faq/formacio")
     client.get("/faq/formacio")

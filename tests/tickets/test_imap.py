@@ -59,6 +59,20 @@ def test_polling_takes_new_mail_once_and_moves_it_to_the_processed_folder(app, d
     assert dovecot.flags("INBOX") == [] and len(dovecot.flags("Processats")) == 2
 
 
+def test_a_second_poll_on_the_same_connection_reads_nothing_again(app, dovecot, fetchers, monkeypatch):
+    """imaplib2 hands UIDVALIDITY out once: read again, it looked like a new mailbox and everything was re-read."""
+    dovecot.append(message("Només un cop"))
+    dovecot.create("Correu processat")  # a name with a space must be quoted
+    taken = []
+    real_ingest = fetching.ingest
+    monkeypatch.setattr(fetching, "ingest", lambda raw, mailbox: taken.append(raw) or real_ingest(raw, mailbox))
+    fetcher = fetchers(settings(dovecot, processed="Correu processat"))
+    assert fetcher.fetch_once() == 1
+    assert fetcher.fetch_once() == 0 and fetcher.fetch_once() == 0
+    assert len(taken) == 1
+    assert dovecot.flags("INBOX") == [] and len(dovecot.flags("Correu processat")) == 1
+
+
 def test_idle_delivers_a_new_message_within_seconds(app, dovecot, fetchers):
     fetcher = fetchers(settings(dovecot), idle_seconds=30)
     stop, thread = running(app, fetcher)
