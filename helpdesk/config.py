@@ -73,6 +73,11 @@ DEFAULTS: dict[str, Any] = {
     # Platform instances: how often their Decidim is asked what it runs, and how long to wait for it.
     "INSTANCE_REFRESH_HOURS": 24,
     "DECIDIM_TIMEOUT_SECONDS": 10,
+    # The 24x7 monitor: a check every MONITOR_MINUTES; an outage ticket after MONITOR_FAILURES failures in a row.
+    "MONITOR_MINUTES": 2,
+    "MONITOR_FAILURES": 3,
+    "MONITOR_TIMEOUT_SECONDS": 5,
+    "MONITOR_RESOLVE_ON_RECOVERY": False,
 }
 
 #: Settings read from the environment only (they locate everything else).
@@ -186,6 +191,12 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError("CATALOG_GRACE_DAYS", "must be between 0 and 365")
     if not 1 <= config["INSTANCE_REFRESH_HOURS"] <= 24 * 30:
         raise ConfigError("INSTANCE_REFRESH_HOURS", "must be between 1 and 720")
+    if not 1 <= config["MONITOR_MINUTES"] <= 60:
+        raise ConfigError("MONITOR_MINUTES", "must be between 1 and 60")
+    if not 1 <= config["MONITOR_FAILURES"] <= 20:
+        raise ConfigError("MONITOR_FAILURES", "must be between 1 and 20")
+    if not 1 <= config["MONITOR_TIMEOUT_SECONDS"] <= 60:
+        raise ConfigError("MONITOR_TIMEOUT_SECONDS", "must be between 1 and 60")
     if not 1 <= config["DECIDIM_TIMEOUT_SECONDS"] <= 120:
         raise ConfigError("DECIDIM_TIMEOUT_SECONDS", "must be between 1 and 120")
     if config["IMAP_CA_FILE"] and not Path(config["IMAP_CA_FILE"]).is_file():

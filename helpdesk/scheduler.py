@@ -86,7 +86,7 @@ def run_forever(app: Flask, stop: threading.Event | None = None) -> None:
                 log.info("scheduler %s holds the lease: running jobs", holder)
                 scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"max_instances": 1, "coalesce": True})
                 for job in all_jobs():
-                    scheduler.add_job(run_job, "interval", args=(app, job), seconds=job.seconds, id=job.name,
+                    scheduler.add_job(run_job, "interval", args=(app, job), seconds=job.interval(app.config), id=job.name,
                                       next_run_time=utcnow())
                 scheduler.start()
             elif not held and scheduler is not None:

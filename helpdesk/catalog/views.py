@@ -327,7 +327,11 @@ def resource(resource_id: int):
 
 @bp.app_context_processor
 def catalog_labels():
-    return {"catalog_labels": LABELS, "GrantStatus": GrantStatus, "RequestKind": RequestKind}
+    def grant_end(instance):
+        """When the instance's current grant ends (what an instance card shows), or None."""
+        return db.session.scalar(select(Grant.ends_on).where(
+            Grant.instance_id == instance.id, Grant.status != GrantStatus.LAPSED).order_by(Grant.ends_on.desc()))
+    return {"catalog_labels": LABELS, "GrantStatus": GrantStatus, "RequestKind": RequestKind, "grant_end": grant_end}
 
 
 @instance_section

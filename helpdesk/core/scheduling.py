@@ -10,3 +10,7 @@ class Job:
     name: str
     run: Callable[[], object]  # called inside an app context; commits its own work
     seconds: int  # how often
+    setting: str = ""  # or: the setting that says how many minutes
+
+    def interval(self, config) -> int:
+        return config[self.setting] * 60 if self.setting else self.seconds

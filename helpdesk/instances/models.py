@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ColumnElement, Date, ForeignKey, String, Text
+from sqlalchemy import JSON, ColumnElement, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from helpdesk.auth.models import Role
@@ -53,6 +53,11 @@ class PlatformInstance(TimestampMixin, db.Model):
     spaces: Mapped[list[dict]] = mapped_column(JSON, default=list)
     facts_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     facts_error: Mapped[str] = mapped_column(Text, default="")  # empty when the last refresh worked
+    # Health, as the monitor last saw it (see tickets/outages.py).
+    health: Mapped[str] = mapped_column(String(16), default="unknown")  # up, down or unknown
+    failures_in_a_row: Mapped[int] = mapped_column(default=0)
+    health_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    down_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     council = relationship("Council", backref=backref("instances", order_by="PlatformInstance.id"))
 
@@ -89,3 +94,48 @@ class DecidimRelease(TimestampMixin, db.Model):
     released_on: Mapped[date] = mapped_column(Date)
     supported: Mapped[bool] = mapped_column(default=False)  # upstream still gives it security fixes
     notes: Mapped[str] = mapped_column(Text, default="")
+
+
+class HealthCheck(db.Model):
+    """One look at an instance: kept for two days, then summed up in HealthDay."""
+
+    __tablename__ = "health_checks"
+    __table_args__ = (Index("ix_health_checks_instance_checked", "instance_id", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("platform_instances.id"))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    up: Mapped[bool]
+    status_code: Mapped[int | None]
+    latency_ms: Mapped[int | None]
+    error: Mapped[str] = mapped_column(String(500), default="")
+
+
+class HealthDay(db.Model):
+    """An instance's checks of one day (UTC): how many, how many up, their mean latency."""
+
+    __tablename__ = "health_days"
+    __table_args__ = (UniqueConstraint("instance_id", "day", name="uq_health_days_instance_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("platform_instances.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    checks: Mapped[int] = mapped_column(default=0)
+    up_checks: Mapped[int] = mapped_column(default=0)
+    latency_ms_total: Mapped[int] = mapped_column(default=0)
+
+
+class Outage(db.Model):
+    """A time an instance stopped answering, from the first failed check to the first good one after."""
+
+    __tablename__ = "outages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("platform_instances.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", use_alter=True))
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    noted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last failure note on the ticket
+
+    instance = relationship(PlatformInstance, backref=backref("outages", order_by="Outage.started_at.desc()"))

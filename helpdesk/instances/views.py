@@ -28,6 +28,7 @@ from helpdesk.instances.services import (InstanceData, change_instance_status, c
 from helpdesk.instances.states import ALLOWED_TRANSITIONS, STATUS_LABELS, InstanceStatus
 
 bp = Blueprint("instances", __name__)
+HEALTH_LABELS = {"up": _l("Answering"), "down": _l("Not answering"), "unknown": _l("Not checked yet")}
 #: What the domains above add to an instance's page (its grant, its open tickets…): functions of the
 #: instance and the user that return (template, context), or None to add nothing.
 INSTANCE_SECTIONS: list[Callable[[PlatformInstance, Any], tuple[str, dict] | None]] = []
@@ -214,4 +215,4 @@ def upgrades():
 def instance_helpers():
     def version_of(instance):
         return version_state(instance.decidim_version, release_list())
-    return {"version_state": version_of, "version_labels": STATE_LABELS}
+    return {"version_state": version_of, "version_labels": STATE_LABELS, "health_labels": HEALTH_LABELS}

@@ -253,6 +253,18 @@ def add_message(actor: User, ticket: Ticket, kind: MessageKind, body: str, now: 
     return message
 
 
+def system_note(ticket: Ticket, body: str, now: datetime, author_name: str = "Monitor") -> Message:
+    """An internal note written by the desk itself (the monitor, a job): no user, never e-mailed."""
+    message = Message(ticket=ticket, kind=MessageKind.NOTE, body_text=body[:BODY_MAX_LENGTH], created_at=now,
+                      from_name=author_name)
+    db.session.add(message)
+    ticket.activity_at = now
+    db.session.flush()
+    audit.record(None, "message_note", ticket, {"message_id": {"before": None, "after": message.id}})
+    reindex(ticket)
+    return message
+
+
 def log_call(actor: User, data: CallData, now: datetime, *, ticket: Ticket | None = None,
              new_ticket: TicketData | None = None) -> Call:
     """Log a phone call on ``ticket``, or open ``new_ticket`` (channel phone) with the call as its first message."""

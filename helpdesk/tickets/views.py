@@ -1,7 +1,7 @@
 """The agents' inbox, the ticket page and its actions, the councils' own ticket pages, attachments."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -26,9 +26,10 @@ from helpdesk.core.views import safe_next
 from helpdesk.councils.models import Contact, Council
 from helpdesk.extensions import db
 from helpdesk.instances.models import PlatformInstance
+from helpdesk.instances.states import InstanceStatus
 from helpdesk.instances.views import instance_section
 from helpdesk.sla.models import SlaPolicy
-from helpdesk.tickets import canned, clocks, inbox
+from helpdesk.tickets import canned, clocks, inbox, outages
 from helpdesk.tickets.call_views import call_data, call_form
 from helpdesk.tickets.forms import (BulkForm, CallLogForm, CouncilReplyForm, MergeForm, NewTicketForm, NoteForm,
                                     ReplyForm, StaffTicketForm, TicketFieldsForm)
@@ -506,3 +507,28 @@ def _open_tickets_section(instance, user):
                                                       Ticket.status.in_(ACTIVE_STATUSES))
                                  .order_by(Ticket.id.desc()).limit(50)).all()
     return "tickets/_instance_section.html", {"tickets": tickets}
+
+
+@instance_section
+def _health_section(instance, user):
+    """Staff see the instance's availability, the last 24 hours as a chart and its outages."""
+    if not user.is_staff:
+        return None
+    now = utcnow()
+    return "tickets/_health_section.html", {
+        "availability": outages.availability(instance, now), "hours": outages.hourly(instance, now),
+        "outages": outages.outages_of(instance, now - timedelta(days=90))}
+
+
+@bp.get("/instances/status")
+@staff_required
+def instance_status():
+    """Every active instance's health at a glance, the ones not answering first."""
+    now = utcnow()
+    instances = db.session.scalars(select(PlatformInstance).where(
+        PlatformInstance.status == InstanceStatus.ACTIVE)).all()
+    order = {"down": 0, "unknown": 1, "up": 2}
+    rows = sorted(((item, outages.availability(item, now)["24h"]) for item in instances),
+                  key=lambda row: (order.get(row[0].health, 1), row[0].host))
+    return render_template("tickets/instance_status.html", rows=rows,
+                           down=sum(item.health == "down" for item in instances), total=len(instances))
