@@ -114,3 +114,6 @@ def test_availability_and_the_status_page(client, app, instance):
     client.login("agent@example.org", factories.PASSWORD)
     page = text(client.get("/instances/status"))
     assert "vic.participa311.diba.cat" in page and "No respon" in page
+    [ticket] = outage_tickets()
+    card = text(client.get(f"/tickets/{ticket.id}"))  # the instance card on the outage ticket
+    assert "No respon" in card and "sense suport" in card  # down, and Decidim 0.28.5 is out of support
