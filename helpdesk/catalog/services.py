@@ -94,8 +94,10 @@ def _may_file(actor: User | None, council: Council) -> None:
 
 
 def _require_open_call(today: date) -> CatalogCall:
-    call = call_for(today.year)
-    if call is not None and call.is_open(today):
+    """The call open today (a call named for its opening year may run into the next one)."""
+    call = db.session.scalar(select(CatalogCall).where(CatalogCall.opens_on <= today, CatalogCall.closes_on >= today)
+                             .order_by(CatalogCall.year.desc()))
+    if call is not None:
         return call
     upcoming = db.session.scalar(select(CatalogCall).where(CatalogCall.opens_on > today)
                                  .order_by(CatalogCall.opens_on))
@@ -189,12 +191,13 @@ def save_request(actor: User | None, council: Council, data: RequestData, now: d
         resource = renews.resource if renews is not None else default_resource()
         if resource is None:
             raise DomainError(_l("The catalogue has no resource to request."))
+        year = today.year
         if renews is not None:
             _require_renewable(renews, today)
         else:
-            _require_open_call(today)
-            _require_single(council, resource, today.year, None)
-        request = CatalogRequest(council=council, resource=resource, year=today.year, status=RequestStatus.DRAFT,
+            year = _require_open_call(today).year
+            _require_single(council, resource, year, None)
+        request = CatalogRequest(council=council, resource=resource, year=year, status=RequestStatus.DRAFT,
                                  kind=RequestKind.RENEWAL if renews else RequestKind.NEW, renews=renews,
                                  instance_id=renews.instance_id if renews else None,
                                  created_by_id=actor.id if actor else None)
@@ -262,8 +265,7 @@ def submit(actor: User | None, request: CatalogRequest, now: datetime) -> None:
         raise DomainError(_l("Answer the catalogue managers' question."), "answer")
     _require_complete(request)
     if request.kind is RequestKind.NEW and request.status is RequestStatus.DRAFT:
-        today = today_in_madrid(now)
-        _require_open_call(today)
+        request.year = _require_open_call(today_in_madrid(now)).year  # a draft kept from an earlier call
         _require_single(request.council, request.resource, request.year, request)
     if request.kind is RequestKind.RENEWAL:
         _require_renewable(request.renews, today_in_madrid(now), request)

@@ -144,6 +144,19 @@ def test_one_open_request_per_council_and_year_and_only_while_the_call_is_open(a
         services.save_request(factories.user(Role.AGENT), factories.council(), RequestData(), at(date(2026, 6, 1)))
 
 
+def test_a_call_may_run_into_the_next_year_and_old_drafts_join_the_open_call(app, english, call, vic):
+    db.session.add(CatalogCall(year=2027, opens_on=date(2027, 11, 2), closes_on=date(2028, 1, 31)))
+    db.session.commit()
+    user = factories.user(Role.COUNCIL_USER, of=vic)
+    referent = factories.contact(vic, "Marta Puig", email="marta@vic.cat")
+    old_draft = services.save_request(user, vic, complete(referent), at(date(2026, 3, 1)))
+    db.session.commit()
+    services.submit(user, old_draft, at(date(2028, 1, 15)))  # January 2028: the 2027 call is still open
+    assert old_draft.year == 2027 and old_draft.status is RequestStatus.SUBMITTED
+    with pytest.raises(DomainError, match="already has request"):
+        services.save_request(user, vic, RequestData(), at(date(2028, 1, 20)))
+
+
 def test_council_users_file_only_for_their_own_council_and_technicians_not_at_all(app, english, call, vic):
     other = factories.council()
     with pytest.raises(NotAllowed, match="only file requests for your own council"):
