@@ -25,6 +25,7 @@ from helpdesk.core.forms import show_error, spreadsheet_text
 from helpdesk.core.models import utcnow
 from helpdesk.core.templating import describe_field
 from helpdesk.councils.models import Council
+from helpdesk.councils.views import council_choices, council_filed_for
 from helpdesk.extensions import db
 from helpdesk.instances.views import instance_section
 
@@ -140,11 +141,7 @@ def sessions():
 
 
 def _instances(form: RequestForm, council: Council | None) -> None:
-    if current_user.is_staff:
-        councils = db.session.execute(select(Council.id, Council.name).order_by(Council.name)).all()
-        form.council_id.choices = [(0, "—")] + [(id_, name) for id_, name in councils]
-    else:
-        form.council_id.choices = [(council.id, council.name)]
+    form.council_id.choices = council_choices(council)
     form.instance_id.choices = [("", "—")] + [(str(item.id), item.host) for item in (council.instances if council
                                                                                      else [])]
 
@@ -154,9 +151,7 @@ def _instances(form: RequestForm, council: Council | None) -> None:
 def new():
     if current_user.is_staff and current_user.role not in services.FILERS:
         abort(403)
-    council_id = current_user.council_id if not current_user.is_staff else (
-        request.form.get("council_id", type=int) or request.args.get("council_id", type=int))
-    council = db.session.get(Council, council_id) if council_id else None
+    council = council_filed_for()
     form = RequestForm()
     _instances(form, council)
     if council is not None and request.method == "GET":
@@ -205,6 +200,12 @@ def _show(item: AccompanimentRequest, status: int = 200, **forms):
                            trail=audit.trail(item) if current_user.is_staff else []), status
 
 
+def _moved(item: AccompanimentRequest):
+    db.session.commit()
+    flash(_("%(reference)s: %(status)s.", reference=item.reference, status=item.status.label.lower()), "success")
+    return redirect(url_for("accompaniment.show", request_id=item.id))
+
+
 @bp.post("/requests/<int:request_id>/<any(authorise, refuse, ask):decision>")
 @login_required
 def decide(request_id: int, decision: str):
@@ -218,10 +219,7 @@ def decide(request_id: int, decision: str):
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
-            flash(_("%(reference)s: %(status)s.", reference=item.reference, status=item.status.label.lower()),
-                  "success")
-            return redirect(url_for("accompaniment.show", request_id=item.id))
+            return _moved(item)
     return _show(visible_request(request_id), 422, assessment_form=form)
 
 
@@ -242,10 +240,7 @@ def council_step(request_id: int, step: str):
             db.session.rollback()
             show_error(form, error)
         else:
-            db.session.commit()
-            flash(_("%(reference)s: %(status)s.", reference=item.reference, status=item.status.label.lower()),
-                  "success")
-            return redirect(url_for("accompaniment.show", request_id=item.id))
+            return _moved(item)
     return _show(visible_request(request_id), 422, answer_form=form)
 
 

@@ -20,6 +20,7 @@ from helpdesk.core.models import utcnow
 from helpdesk.core.templating import describe_field
 from helpdesk.councils.models import Contact, Council
 from helpdesk.councils.services import ContactData
+from helpdesk.councils.views import council_choices, council_filed_for
 from helpdesk.extensions import db
 from helpdesk.instances.states import InstanceStatus
 from helpdesk.instances.views import instance_section
@@ -102,11 +103,7 @@ def grants():
 
 
 def _council_choices(form: RequestForm, council: Council | None) -> None:
-    if current_user.is_staff:
-        councils = db.session.execute(select(Council.id, Council.name).order_by(Council.name)).all()
-        form.council_id.choices = [(0, "—")] + [(id_, name) for id_, name in councils]
-    else:
-        form.council_id.choices = [(council.id, council.name)]
+    form.council_id.choices = council_choices(council)
     if council is not None:
         form.referent_contact_id.choices = [("", "—")] + [(str(item.id), f"{item.name} · {item.email or '—'}")
                                                          for item in council.contacts]
@@ -168,9 +165,7 @@ def _save(form: RequestForm, council: Council, item: CatalogRequest | None, rene
 def new():
     if current_user.is_staff and current_user.role not in services.FILERS:
         abort(403)
-    council_id = current_user.council_id if not current_user.is_staff else (
-        request.form.get("council_id", type=int) or request.args.get("council_id", type=int))
-    council = db.session.get(Council, council_id) if council_id else None
+    council = council_filed_for()
     form = RequestForm()
     _council_choices(form, council)
     if council is not None and request.method == "GET":

@@ -31,6 +31,23 @@ describe_field("phone", _l("Phone"))
 describe_field("is_technical_referent", _l("Municipal technical referent"))
 
 
+def council_filed_for() -> Council | None:
+    """The council a request is being filed for: the user's own, or (staff filing on a council's behalf)
+    the one chosen in the form or named in the address."""
+    if not current_user.is_staff:
+        return db.session.get(Council, current_user.council_id)
+    council_id = request.form.get("council_id", type=int) or request.args.get("council_id", type=int)
+    return db.session.get(Council, council_id) if council_id else None
+
+
+def council_choices(council: Council | None) -> list[tuple[int, str]]:
+    """The choices of a form's council field: every council for staff, their own for a council user."""
+    if not current_user.is_staff:
+        return [(council.id, council.name)]
+    return [(0, "—")] + [(id_, name) for id_, name in db.session.execute(
+        select(Council.id, Council.name).order_by(Council.name))]
+
+
 def visible_council(council_id: int) -> Council:
     """The council, if the current user may see it; 404 otherwise (another council's record is not there)."""
     return db.first_or_404(select(Council).where(Council.id == council_id, Council.visible_to(current_user)))
