@@ -225,22 +225,22 @@ def mail_group() -> None:
 @mail_group.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--mailbox", default="import", show_default=True, help="Name the messages are recorded under.")
-def mail_import_command(paths: tuple[Path, ...], mailbox: str) -> None:
+@click.option("--jobs", type=click.IntRange(min=0), default=0,
+              help="Processes that read the messages while the database is written (0: one per CPU).")
+def mail_import_command(paths: tuple[Path, ...], mailbox: str, jobs: int) -> None:
     """Import .eml files, folders of them, mbox files and Maildir folders, as the fetcher would."""
     from collections import Counter
 
     from helpdesk.core.mailsources import read_paths
-    from helpdesk.tickets.inbound import ingest
+    from helpdesk.tickets.inbound import ingest_many, read_many
 
-    counts: Counter = Counter()
-    total = 0
-    for _source, raw in read_paths(list(paths)):
-        counts[ingest(raw, mailbox).kind] += 1
-        total += 1
-    click.echo(f"{total} messages: {counts['new_ticket']} new tickets, {counts['follow_up']} follow-ups, "
+    raws = (raw for _source, raw in read_paths(list(paths)))
+    outcomes = ingest_many(read_many(raws, jobs or os.cpu_count() or 1), mailbox)
+    counts = Counter(outcome.kind for outcome in outcomes)
+    click.echo(f"{len(outcomes)} messages: {counts['new_ticket']} new tickets, {counts['follow_up']} follow-ups, "
                f"{counts['filtered']} filtered, {counts['quarantined']} quarantined, "
                f"{counts['duplicate']} duplicates.")
-    if sum(counts.values()) != total:
+    if any(outcome is None for outcome in outcomes):
         _fail("some messages were not accounted for")
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from math import ceil
 from typing import Any
 
@@ -17,8 +18,12 @@ from helpdesk.core.errors import DomainError, NotAllowed
 from helpdesk.core.validation import normalise_email
 from helpdesk.extensions import db
 
-# A hash to check against when the account does not exist, so that the answer takes as long.
-_DUMMY_HASH = generate_password_hash("not a password of anyone")
+
+@cache
+def _dummy_hash() -> str:
+    """A hash to check against when the account does not exist, so that the answer takes as long (made
+    on the first login, not by every command that starts the app)."""
+    return generate_password_hash("not a password of anyone")
 
 
 class LoginRefused(DomainError):
@@ -141,7 +146,7 @@ def authenticate(email: str, password: str, address: str, now: datetime, *,
         minutes = max(1, ceil(wait.total_seconds() / 60))
         raise LoginThrottled(_l("Too many failed attempts. Try again in %(minutes)d minutes.", minutes=minutes))
     user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password)
+    valid = check_password_hash(user.password_hash if user else _dummy_hash(), password)
     if user is None or not valid or not user.is_active:
         # Old failures no longer count; dropping them here keeps the table small without a job.
         db.session.execute(delete(LoginFailure).where(LoginFailure.at < now - max(window, timedelta(days=1))))

@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, DateTime, Enum, TypeDecorator, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
+from helpdesk.extensions import db
+
 
 def utcnow() -> datetime:
     """The current instant as an aware UTC datetime."""
@@ -54,3 +56,14 @@ def council_scope(council_id: Any, user: Any) -> ColumnElement[bool]:
     if user.council_id is None:
         return false()
     return council_id == user.council_id
+
+
+def transaction_cache(name: str) -> dict:
+    """A dict kept as long as the current database transaction: for answers asked again and again within
+    one (importing mail chooses the SLA policy and the FAQ links of many tickets)."""
+    session = db.session()
+    transaction = session.get_transaction()
+    held = session.info.get(name)
+    if held is None or held[0] is None or held[0] is not transaction:
+        held = session.info[name] = (transaction, {})
+    return held[1]

@@ -67,18 +67,23 @@ def new_message_id(domain: str, local: str = "") -> str:
     return make_msgid(idstring=local or None, domain=domain)
 
 
-def queue_mail(to: list[str], subject: str, body_text: str, *, body_html: str = "", cc: list[str] | None = None,
-               headers: dict[str, str] | None = None, message_id: str | None = None, domain: str = "localhost",
-               related: Any = None, attachments: list[dict[str, str]] | None = None) -> OutboxMessage:
-    """Queue a message in the current transaction; it goes out after commit, never before."""
-    message = OutboxMessage(to_addresses=", ".join(to), cc_addresses=", ".join(cc or []), subject=subject,
-                            body_text=body_text, body_html=body_html, headers=dict(headers or {}),
-                            attachments=list(attachments or []),
-                            message_id=message_id or new_message_id(domain),
-                            related_type=related.__tablename__ if related is not None else "",
-                            related_id=related.id if related is not None else None)
+def queue_mail(to: list[str], subject: str, body_text: str, **options: Any) -> OutboxMessage:
+    """Queue a message in the current transaction; it goes out after commit, never before (the options
+    are ``outgoing``'s)."""
+    message = outgoing(to, subject, body_text, **options)
     db.session.add(message)
     return message
+
+
+def outgoing(to: list[str], subject: str, body_text: str, *, body_html: str = "", cc: list[str] | None = None,
+             headers: dict[str, str] | None = None, message_id: str | None = None, domain: str = "localhost",
+             related: Any = None, attachments: list[dict[str, str]] | None = None) -> OutboxMessage:
+    """The outbox message ``queue_mail`` adds, not yet in the session."""
+    return OutboxMessage(to_addresses=", ".join(to), cc_addresses=", ".join(cc or []), subject=subject,
+                         body_text=body_text, body_html=body_html, headers=dict(headers or {}),
+                         attachments=list(attachments or []), message_id=message_id or new_message_id(domain),
+                         related_type=related.__tablename__ if related is not None else "",
+                         related_id=related.id if related is not None else None)
 
 
 @dataclass(frozen=True)

@@ -70,15 +70,20 @@ def row_id(kind: str, object_id: int) -> int:
 
 def replace(session: Session, kind: str, object_id: int, content: str) -> None:
     """Index (or re-index) one object; part of the caller's transaction."""
-    rowid, doc = row_id(kind, object_id), document(content)
+    replace_many(session, kind, [(object_id, content)])
+
+
+def replace_many(session: Session, kind: str, items: list[tuple[int, str]]) -> None:
+    """Index (or re-index) several objects, given as (id, content), in a few statements."""
+    if not items:
+        return
+    rows = [{"rowid": row_id(kind, object_id), "doc": document(content)} for object_id, content in items]
     if session.get_bind().dialect.name == "sqlite":
-        session.execute(text(f"DELETE FROM {TABLE} WHERE rowid = :rowid"), {"rowid": rowid})
-        session.execute(text(f"INSERT INTO {TABLE} (rowid, content) VALUES (:rowid, :doc)"),
-                        {"rowid": rowid, "doc": doc})
+        session.execute(text(f"DELETE FROM {TABLE} WHERE rowid = :rowid"), [{"rowid": row["rowid"]} for row in rows])
+        session.execute(text(f"INSERT INTO {TABLE} (rowid, content) VALUES (:rowid, :doc)"), rows)
     else:
         session.execute(text(f"INSERT INTO {TABLE} (id, content) VALUES (:rowid, to_tsvector('simple', :doc)) "
-                             "ON CONFLICT (id) DO UPDATE SET content = excluded.content"),
-                        {"rowid": rowid, "doc": doc})
+                             "ON CONFLICT (id) DO UPDATE SET content = excluded.content"), rows)
 
 
 def remove(session: Session, kind: str, object_id: int) -> None:

@@ -135,7 +135,19 @@ def find(query: str, language: str, user, limit: int = 20, every_word: bool = Tr
     """Articles matching every word of ``query`` (or, for suggestions, any of its longer words), accents
     and endings aside, best first, shown in ``language`` when they have it."""
     if not every_word:
-        query = " ".join(word for word in search.words(query) if len(word) > 3)
+        query = longer_words(query)
+    return [Found(text.article, text, snippet(plain(text.body), query))
+            for text in best_texts(query, language, user, limit, every_word)]
+
+
+def longer_words(text: str) -> str:
+    """The words of ``text`` worth suggesting articles by (any of them may match): not the short ones, nor
+    numbers (a year or a reference matches articles by chance)."""
+    return " ".join(word for word in search.words(text) if len(word) > 3 and not word.isdigit())
+
+
+def best_texts(query: str, language: str, user, limit: int, every_word: bool = True) -> list[ArticleText]:
+    """``find`` without the snippets: the matching articles' texts, in ``language`` when they have it."""
     matching = search.matches(db.session, "article", query, every_word)
     if matching is None:
         return []
@@ -148,8 +160,7 @@ def find(query: str, language: str, user, limit: int = 20, every_word: bool = Tr
         if text.article_id in seen:
             continue
         seen.add(text.article_id)
-        shown = text.article.text(language) or text
-        results.append(Found(text.article, shown, snippet(plain(shown.body), query)))
+        results.append(text.article.text(language) or text)
         if len(results) == limit:
             break
     return results

@@ -17,7 +17,7 @@ from helpdesk.auth.access import staff_required
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError
 from helpdesk.core.forms import show_error
-from helpdesk.core.models import utcnow
+from helpdesk.core.models import transaction_cache, utcnow
 from helpdesk.core.templating import describe_field
 from helpdesk.extensions import db
 from helpdesk.kb import services
@@ -171,6 +171,9 @@ def report():
 @mailing.acknowledgement_links.connect
 def _articles_for_acknowledgement(ticket, links: list) -> None:
     """The acknowledgement of a new e-mail ticket lists the public articles that best match its subject."""
-    language = current_app.config["DEFAULT_LANGUAGE"]
-    for found in services.find(ticket.subject, language, None, limit=3, every_word=False):
-        links.append((found.text.title, public_url(found.article.slug)))
+    language, query = current_app.config["DEFAULT_LANGUAGE"], services.longer_words(ticket.subject)
+    found = transaction_cache("acknowledgement_links")  # mail import acknowledges many tickets at once
+    if query not in found:
+        found[query] = [(text.title, public_url(text.article.slug))
+                        for text in services.best_texts(query, language, None, limit=3, every_word=False)]
+    links.extend(found[query])

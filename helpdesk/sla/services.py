@@ -13,7 +13,7 @@ from sqlalchemy import select
 from helpdesk.auth.models import User
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError, NotAllowed
-from helpdesk.core.models import utcnow
+from helpdesk.core.models import transaction_cache, utcnow
 from helpdesk.extensions import db
 from helpdesk.sla.calendar import BusinessCalendar, check_intervals
 from helpdesk.sla.models import (HOLIDAY_YEARS, NAME_MAX_LENGTH, OFFICIAL_HOLIDAYS, POLICY_DIMENSIONS, Calendar,
@@ -217,6 +217,7 @@ def save_policy(actor: User | None, data: PolicyData, policy: SlaPolicy | None =
     policy.calendar = calendar
     policy.first_response_minutes, policy.resolution_minutes = data.first_response_minutes, data.resolution_minutes
     db.session.flush()
+    transaction_cache("sla_policies").clear()
     changes = audit.diff(before, audit.snapshot(policy, SlaPolicy.AUDITED))
     if changes:
         audit.record(actor, "updated" if before else "created", policy, changes)
@@ -227,7 +228,10 @@ def save_policy(actor: User | None, data: PolicyData, policy: SlaPolicy | None =
 
 def choose_policy(category: str, priority: str) -> SlaPolicy | None:
     """The most specific policy: category and priority, then category, then priority, then the default."""
-    policies = db.session.scalars(select(SlaPolicy)).all()
+    cache = transaction_cache("sla_policies")
+    if "all" not in cache:
+        cache["all"] = db.session.scalars(select(SlaPolicy)).all()
+    policies = cache["all"]
 
     def rank(policy: SlaPolicy) -> int | None:
         if policy.category not in (None, category) or policy.priority not in (None, priority):
@@ -235,3 +239,4 @@ def choose_policy(category: str, priority: str) -> SlaPolicy | None:
         return (policy.category is not None) * 2 + (policy.priority is not None)
     ranked = [(rank(policy), policy.id, policy) for policy in policies if rank(policy) is not None]
     return max(ranked)[2] if ranked else None
+

@@ -14,8 +14,9 @@ from helpdesk.core.mailbox import Mailbox, MailboxSettings
 from helpdesk.core.models import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets.mailboxes import MailboxData, MailboxForm, mailbox_states, save_mailbox, try_mailbox
-from helpdesk.tickets.inbound import files, held_query, retry, ticket_held
+from helpdesk.tickets.inbound import held_query, retry, ticket_held
 from helpdesk.tickets.models import HeldMail
+from helpdesk.tickets.services import blob_store
 
 bp = Blueprint("mail", __name__, url_prefix="/admin/mail")
 
@@ -38,7 +39,7 @@ def _held(held_id: int) -> HeldMail:
 @roles_required(Role.ADMIN)
 def download(held_id: int):
     item = db.get_or_404(HeldMail, held_id)
-    return Response(files().read(item.raw_sha256), mimetype="message/rfc822",
+    return Response(blob_store().read(item.raw_sha256), mimetype="message/rfc822",
                     headers={"Content-Disposition": f"attachment; filename=held-{item.id}.eml",
                              "Content-Security-Policy": "default-src 'none'; sandbox"})
 

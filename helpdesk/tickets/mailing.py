@@ -94,14 +94,27 @@ def acknowledge(ticket: Ticket, now: datetime) -> Message | None:
     """Tell the sender of a new e-mail ticket that it arrived: its number, the support hours, when to
     expect an answer. Never to the desk itself, and at most once per sender every ten minutes."""
     address = (ticket.requester_email or "").lower()
-    if not address or address in desk_addresses():
+    if not address or address in desk_addresses() or recently_acknowledged([address], now):
         return None
-    with db.session.no_autoflush:  # (the pending rows of this new ticket are no acknowledgement)
-        recent = db.session.scalar(select(func.count(Message.id)).where(
-            Message.kind == MessageKind.ACKNOWLEDGEMENT, func.lower(Message.to_addresses) == address,
-            Message.created_at > now - ACK_INTERVAL))
-    if recent:
-        return None
+    message, outgoing = acknowledgement(ticket, now)
+    db.session.add(message)
+    db.session.flush()
+    queue_mail(**outgoing, related=message)
+    return message
+
+
+def recently_acknowledged(addresses: list[str], now: datetime) -> set[str]:
+    """Which of these (lower-case) addresses had an acknowledgement in the last ten minutes."""
+    with db.session.no_autoflush:  # (the pending rows of a new ticket are no acknowledgement)
+        return set(db.session.scalars(select(func.lower(Message.to_addresses)).where(
+            Message.kind == MessageKind.ACKNOWLEDGEMENT, func.lower(Message.to_addresses).in_(addresses),
+            Message.created_at > now - ACK_INTERVAL)))
+
+
+def acknowledgement(ticket: Ticket, now: datetime) -> tuple[Message, dict]:
+    """The acknowledgement of ``ticket`` (which has its number) to its requester, not yet in the session,
+    and what ``queue_mail`` needs to send it."""
+    address = ticket.requester_email.lower()
     config = current_app.config
     with _language(config["DEFAULT_LANGUAGE"]):
         lines = [_("Hello,"), "",
@@ -124,7 +137,5 @@ def acknowledge(ticket: Ticket, now: datetime) -> Message | None:
     message = Message(ticket=ticket, kind=MessageKind.ACKNOWLEDGEMENT, body_text=body, created_at=now,
                       from_name=config["MAIL_FROM_NAME"], from_address=config["SUPPORT_EMAIL"],
                       to_addresses=address, subject=subject, message_id=new_message_id(ticket))
-    db.session.add(message)
-    db.session.flush()
-    queue_mail([address], subject, body, headers=headers, message_id=message.message_id, related=message)
-    return message
+    return message, {"to": [address], "subject": subject, "body_text": body, "headers": headers,
+                     "message_id": message.message_id}

@@ -168,6 +168,24 @@ def open_ticket(actor: User | None, data: TicketData, now: datetime, *,
 
     Mail (``from_mail``) may come with no text, with files over the upload limits (its whole size is
     limited when it arrives) and from addresses a form would refuse: it is taken as it is."""
+    ticket = new_ticket(actor, data, now, first_kind=first_kind, from_mail=from_mail)
+    db.session.add(ticket)  # with its first message and that message's files
+    db.session.flush()
+    audit.record(actor, "created", ticket, created_changes(ticket))
+    if clock := audit.diff({}, audit.snapshot(ticket, clocks.CLOCKED)):
+        audit.record(actor, "clock", ticket, clock)
+    reindex(ticket)
+    return ticket
+
+
+def created_changes(ticket: Ticket) -> dict:
+    return audit.diff({}, audit.snapshot(ticket, Ticket.AUDITED))
+
+
+def new_ticket(actor: User | None, data: TicketData, now: datetime, *,
+               first_kind: MessageKind = MessageKind.INBOUND, from_mail: bool = False) -> Ticket:
+    """The ticket ``open_ticket`` opens, with its first message and its SLA clock, not yet in the session
+    (mail ingestion writes many of them at once). Refuses what ``open_ticket`` refuses."""
     subject = _clean_subject(data.subject[:SUBJECT_MAX_LENGTH] if from_mail else data.subject)
     body = _clean_body(data.body, required=not from_mail)
     if not from_mail:
@@ -192,22 +210,14 @@ def open_ticket(actor: User | None, data: TicketData, now: datetime, *,
                     requester_name=(data.requester_name.strip() or (contact.name if contact else ""))[:200],
                     requester_email=email, requester_phone=phone, created_at=now, updated_at=now, activity_at=now,
                     pauses=[])  # known empty: the SLA clock need not ask the database
-    db.session.add(ticket)
     inbound = first_kind is MessageKind.INBOUND
     message = Message(ticket=ticket, kind=first_kind, body_text=body, created_at=now,
                       author_id=actor.id if actor is not None else None, **{
                           "from_name": ticket.requester_name if inbound else "",
                           "from_address": (email or "") if inbound else "", "subject": subject,
                           **data.message_fields})
-    db.session.add(message)
     store_attachments(message, data.attachments)
-    with db.session.no_autoflush:  # everything goes to the database in one flush
-        clocks.recompute(ticket, now, actor)
-    db.session.flush()
-    audit.record(actor, "created", ticket, audit.diff({}, audit.snapshot(ticket, Ticket.AUDITED)))
-    if clock := audit.diff({}, audit.snapshot(ticket, clocks.CLOCKED)):
-        audit.record(actor, "clock", ticket, clock)
-    reindex(ticket)
+    clocks.recompute(ticket, now, actor)
     return ticket
 
 
@@ -519,8 +529,14 @@ def mark_read(user: User, ticket: Ticket, now: datetime) -> None:
 
 def reindex(ticket: Ticket) -> None:
     """Put the ticket's subject and the text of its live messages in the search index."""
-    texts = [ticket.subject] + [message.body_text for message in ticket.messages if not message.is_deleted]
-    search.replace(db.session, "ticket", ticket.id, "\n".join(texts))
+    search.replace(db.session, "ticket", ticket.id, indexed_text(ticket.subject, ticket.messages))
+
+
+def indexed_text(subject: str, messages) -> str:
+    """What a ticket is found by: its subject and its messages, but not the acknowledgement (the same
+    words on every e-mail ticket) nor the deleted ones."""
+    return "\n".join([subject] + [message.body_text for message in messages
+                                  if message.deleted_at is None and message.kind is not MessageKind.ACKNOWLEDGEMENT])
 
 
 def staff_choices() -> list[User]:
