@@ -10,11 +10,12 @@ The caller commits: one batch, one transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache, partial
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, func, insert, inspect, or_, select, update
-from sqlalchemy.orm import RelationshipDirection
+from sqlalchemy.orm import Mapper, RelationshipDirection
 
 from helpdesk.core import audit, search
 from helpdesk.core.outbox import OutboxMessage, outgoing
@@ -153,23 +154,42 @@ def _insert_rows(table: Table, rows: list[dict[str, Any]], returning: bool = Fal
 def _row(item: Any) -> dict[str, Any]:
     """The columns of an object outside the session: foreign keys taken from the objects it refers to,
     the columns it leaves unset given their defaults, as the unit of work would."""
-    mapper = inspect(item).mapper
+    references, columns = _layout(inspect(item).mapper)
     values = item.__dict__
-    for relationship in mapper.relationships:
-        if relationship.direction is RelationshipDirection.MANYTOONE and relationship.key in values:
-            target = values[relationship.key]
-            for local, remote in relationship.local_remote_pairs:
-                setattr(item, mapper.get_property_by_column(local).key,
-                        None if target is None else getattr(target, remote.key))
-    row = {}
-    for column in mapper.local_table.columns:
-        key = mapper.get_property_by_column(column).key
+    for key, pairs in references:
         if key in values:
-            row[column.key] = values[key]
-        elif column.primary_key:
-            continue
-        elif column.default is not None:
-            row[column.key] = column.default.arg(None) if column.default.is_callable else column.default.arg
-        else:
-            row[column.key] = None
+            target = values[key]
+            for local, remote in pairs:
+                setattr(item, local, None if target is None else getattr(target, remote))
+    row = {}
+    for attribute, column, default in columns:
+        if attribute in values:
+            row[column] = values[attribute]
+        elif default is not _NONE:
+            row[column] = default() if callable(default) else default
     return row
+
+
+_NONE = object()  # a primary key the database numbers
+
+
+@cache
+def _layout(mapper: Mapper) -> tuple[list, list]:
+    """What ``_row`` reads of a mapper: its many-to-one references as (attribute, [(local, remote)]) and its
+    columns as (attribute, column, default)."""
+    references = [(relationship.key, [(mapper.get_property_by_column(local).key, remote.key)
+                                      for local, remote in relationship.local_remote_pairs])
+                  for relationship in mapper.relationships
+                  if relationship.direction is RelationshipDirection.MANYTOONE]
+    columns = []
+    for column in mapper.local_table.columns:
+        if column.primary_key:
+            default = _NONE
+        elif column.default is None:
+            default = None
+        elif column.default.is_callable:
+            default = partial(column.default.arg, None)
+        else:
+            default = column.default.arg
+        columns.append((mapper.get_property_by_column(column).key, column.key, default))
+    return references, columns
