@@ -1,9 +1,11 @@
-"""Incoming mail → tickets: one message, one transaction, and nothing lost.
+"""Incoming mail → tickets: each message taken once, on the right ticket, and nothing lost.
 
-Each raw message is recorded once per mailbox (by Message-ID, or a hash of its bytes when it has
-none), then threaded onto its ticket, opened as a new ticket, filed as filtered (machine-written and
+Each raw message is stored, then recorded once per mailbox (by Message-ID, or a hash of its bytes when
+it has none), threaded onto its ticket, opened as a new ticket, filed as filtered (machine-written and
 off any thread), or — when anything goes wrong — kept whole in quarantine with the reason. The IMAP
-fetcher and ``helpdesk mail import`` both run exactly this.
+fetcher (a message at a time) and ``helpdesk mail import`` (many) both run ``ingest_many``: the common
+mail is written in batches (bulk.py), any other through the ticket services one message at a time
+(``ingest_one``), with the same result.
 """
 from __future__ import annotations
 
