@@ -10,8 +10,8 @@ The caller commits: one batch, one transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache, partial
 from datetime import datetime
+from functools import cache, partial
 from typing import Any
 
 from sqlalchemy import Table, bindparam, func, insert, inspect, or_, select, update
@@ -45,29 +45,22 @@ class Batch:
     # Message-IDs of this batch's messages → their ticket, so that a reply in the same batch threads.
     threads: dict[str, Ticket] = field(default_factory=dict)
 
-    def __len__(self) -> int:
-        return len(self.entries)
-
     def open(self, ticket: Ticket, ledger: dict[str, Any]) -> None:
         message = ticket.messages[0]
         self.entries.append(Entry(ticket, message, True, ledger))
         self.threads[message.message_id] = ticket
 
     def follow(self, ticket: Ticket, message: Message, ledger: dict[str, Any]) -> None:
-        """``message`` (not in the session, no ticket set) answers ``ticket``, which is in progress."""
-        if inspect(ticket).transient and self.now not in (ticket.activity_at, ticket.updated_at):
-            # Opened in this batch (at an earlier time than now, by the caller's choice): written once, as
-            # the services leave it.
-            ticket.activity_at = ticket.updated_at = self.now
-            ticket.version = (ticket.version or 1) + 1
+        """``message`` (not in the session, no ticket set) answers ``ticket``, which is in progress (a ticket
+        opened in this batch already shows this batch's time)."""
         self.entries.append(Entry(ticket, message, False, ledger))
         self.threads[message.message_id] = ticket
 
     def write(self) -> list[tuple[str, int]]:
         """Insert everything; (outcome, ticket number) per entry, in order."""
         opened = [entry for entry in self.entries if entry.is_new]
-        for ticket, new_id in zip([entry.ticket for entry in opened], _insert(Ticket, [entry.ticket for entry in opened]),
-                                  strict=True):
+        tickets = [entry.ticket for entry in opened]
+        for ticket, new_id in zip(tickets, _insert(Ticket, tickets), strict=True):
             ticket.id = new_id
         self._acknowledge(opened)
         messages = []
@@ -82,17 +75,16 @@ class Batch:
         followed = [{"ticket_id": entry.ticket.id} for entry in self.entries
                     if not entry.is_new and not inspect(entry.ticket).transient]
         if followed:  # as the services' unit of work would: a row that changes gets a new version
-            tickets = Ticket.__table__
-            db.session.execute(update(tickets).where(tickets.c.id == bindparam("ticket_id"),
-                                                     or_(tickets.c.activity_at != self.now,
-                                                         tickets.c.updated_at != self.now))
-                               .values(activity_at=self.now, updated_at=self.now, version=tickets.c.version + 1)
+            table = Ticket.__table__
+            db.session.execute(update(table).where(table.c.id == bindparam("ticket_id"),
+                                                   or_(table.c.activity_at != self.now, table.c.updated_at != self.now))
+                               .values(activity_at=self.now, updated_at=self.now, version=table.c.version + 1)
                                .execution_options(synchronize_session=False), followed)
         _insert_rows(audit.AuditEvent.__table__, [row for entry in self.entries for row in _audit_rows(entry)])
         self._reindex()
         outcomes = [("new_ticket" if entry.is_new else "follow_up", entry.ticket.id) for entry in self.entries]
-        _insert_rows(ReceivedMail.__table__, [{**entry.ledger, "outcome": outcome, "ticket_id": number}
-                                               for entry, (outcome, number) in zip(self.entries, outcomes, strict=True)])
+        _insert_rows(ReceivedMail.__table__, [{**entry.ledger, "outcome": kind, "ticket_id": number}
+                                               for entry, (kind, number) in zip(self.entries, outcomes, strict=True)])
         return outcomes
 
     def _acknowledge(self, opened: list[Entry]) -> None:
