@@ -13,19 +13,9 @@ from helpdesk.instances.models import DecidimRelease
 from helpdesk.instances.releases import all_releases, state
 from helpdesk.instances.services import refresh_facts, save_release
 from tests import factories
-from tests.instances.decidim_server import FIXTURES, DecidimServer
 from tests.pages import text
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def decidim():
-    if not FIXTURES.is_dir():
-        pytest.skip("needs ../shared/fixtures/decidim (the Decidim API fixtures)")
-    server = DecidimServer()
-    yield server
-    server.stop()
 
 
 def test_the_client_reads_version_names_spaces_and_modules(decidim):

@@ -14,20 +14,10 @@ from helpdesk.tickets.models import Message, Ticket
 from helpdesk.tickets.outages import availability, hourly, monitor
 from helpdesk.tickets.states import Channel, MessageKind, TicketStatus
 from tests import factories
-from tests.instances.decidim_server import FIXTURES, DecidimServer
 from tests.pages import text
 
 T0 = datetime(2026, 11, 23, 3, 0, tzinfo=timezone.utc)  # a Monday, 4 in the morning in Barcelona
 UP, DOWN = Probe(True, 200, 120), Probe(False, None, None, "timeout")
-
-
-@pytest.fixture
-def decidim():
-    if not FIXTURES.is_dir():
-        pytest.skip("needs ../shared/fixtures/decidim (the Decidim API fixtures)")
-    server = DecidimServer()
-    yield server
-    server.stop()
 
 
 def test_probes_tell_up_from_down(decidim):
