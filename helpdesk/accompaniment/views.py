@@ -2,8 +2,6 @@
 sessions, outcomes), advisers' upcoming sessions (list and week), per-council history and CSV."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,9 +17,9 @@ from helpdesk.accompaniment.models import AccompanimentRequest, AccompanimentSes
 from helpdesk.accompaniment.states import LABELS, SESSION_KINDS, RequestStatus, SessionStatus
 from helpdesk.auth.access import roles_required, staff_required
 from helpdesk.auth.models import Role, User
-from helpdesk.core import audit
+from helpdesk.core import audit, csvsafe
 from helpdesk.core.errors import DomainError
-from helpdesk.core.forms import show_error, spreadsheet_text
+from helpdesk.core.forms import id_argument, show_error
 from helpdesk.core.models import utcnow
 from helpdesk.core.templating import describe_field
 from helpdesk.councils.models import Council
@@ -80,7 +78,7 @@ def queue():
 @bp.get("/requests")
 @staff_required
 def history():
-    council_id = request.args.get("council", type=int)
+    council_id = id_argument(request.args, "council")
     query = select(AccompanimentRequest).order_by(AccompanimentRequest.id.desc())
     if council_id:
         query = query.where(AccompanimentRequest.council_id == council_id)
@@ -92,19 +90,16 @@ def history():
 
 
 def _csv(items: list[AccompanimentRequest]) -> Response:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["reference", "council", "instance", "status", "action", "needs", "requested_at", "decided_at",
-                     "assessment", "sessions_held", "sessions_planned"])
-    for item in items:
-        writer.writerow([item.reference, item.council.name, item.instance.base_url, item.status.value,
-                         spreadsheet_text(item.action),
-                         " ".join(item.needs), item.requested_at.isoformat(),
-                         item.decided_at.isoformat() if item.decided_at else "", spreadsheet_text(item.assessment),
-                         sum(s.status is SessionStatus.HELD for s in item.sessions),
-                         sum(s.status is SessionStatus.PLANNED for s in item.sessions)])
-    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=accompaniment.csv"})
+    def rows():
+        yield ["reference", "council", "instance", "status", "action", "needs", "requested_at", "decided_at",
+               "assessment", "sessions_held", "sessions_planned"]
+        for item in items:
+            yield [item.reference, item.council.name, item.instance.base_url, item.status.value, item.action,
+                   " ".join(item.needs), item.requested_at.isoformat(),
+                   item.decided_at.isoformat() if item.decided_at else "", item.assessment,
+                   sum(s.status is SessionStatus.HELD for s in item.sessions),
+                   sum(s.status is SessionStatus.PLANNED for s in item.sessions)]
+    return csvsafe.download("accompaniment", rows())
 
 
 @bp.get("/sessions")

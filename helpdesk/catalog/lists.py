@@ -2,8 +2,7 @@
 state, grants ending soon, lapsed grants; each list also as CSV."""
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -15,7 +14,6 @@ from helpdesk.catalog.services import MANAGERS
 from helpdesk.catalog.states import GrantStatus, RequestStatus
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError, NotAllowed
-from helpdesk.core.forms import spreadsheet_text
 from helpdesk.extensions import db
 
 
@@ -77,32 +75,25 @@ def grants_query(view: str, today: date, days: int) -> Select:
     return query
 
 
-def requests_csv(requests: list[CatalogRequest]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["reference", "year", "kind", "status", "council", "ine_code", "project_kind", "project_title",
-                     "referent", "referent_email", "instance", "desired_host", "languages", "submitted_at",
-                     "decided_at", "manager_message"])
+def requests_csv_rows(requests: Iterable[CatalogRequest]) -> Iterator[list]:
+    """The header and a row per request, for ``csvsafe.download``."""
+    yield ["reference", "year", "kind", "status", "council", "ine_code", "project_kind", "project_title",
+           "referent", "referent_email", "instance", "desired_host", "languages", "submitted_at", "decided_at",
+           "manager_message"]
     for item in requests:
-        writer.writerow([item.reference, item.year, item.kind.value, item.status.value, item.council.name,
-                         item.council.ine_code, item.project_kind.value if item.project_kind else "",
-                         spreadsheet_text(item.project_title),
-                         spreadsheet_text(item.referent.name) if item.referent else "",
-                         item.referent.email if item.referent else "",
-                         item.instance.base_url if item.instance else "", item.desired_host,
-                         " ".join(item.languages), item.submitted_at.isoformat() if item.submitted_at else "",
-                         item.decided_at.isoformat() if item.decided_at else "", spreadsheet_text(item.manager_message)])
-    return out.getvalue()
+        yield [item.reference, item.year, item.kind.value, item.status.value, item.council.name,
+               item.council.ine_code, item.project_kind.value if item.project_kind else "", item.project_title,
+               item.referent.name if item.referent else "", item.referent.email if item.referent else "",
+               item.instance.base_url if item.instance else "", item.desired_host, " ".join(item.languages),
+               item.submitted_at.isoformat() if item.submitted_at else "",
+               item.decided_at.isoformat() if item.decided_at else "", item.manager_message]
 
 
-def grants_csv(grants: list[Grant]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["grant", "council", "ine_code", "instance", "instance_status", "status", "starts_on", "ends_on",
-                     "renewals", "lapsed_on", "request"])
+def grants_csv_rows(grants: Iterable[Grant]) -> Iterator[list]:
+    """The header and a row per grant, for ``csvsafe.download``."""
+    yield ["grant", "council", "ine_code", "instance", "instance_status", "status", "starts_on", "ends_on",
+           "renewals", "lapsed_on", "request"]
     for item in grants:
-        writer.writerow([item.id, item.council.name, item.council.ine_code, item.instance.base_url,
-                         item.instance.status.value, item.status.value, item.starts_on.isoformat(),
-                         item.ends_on.isoformat(), item.renewals,
-                         item.lapsed_on.isoformat() if item.lapsed_on else "", item.request.reference])
-    return out.getvalue()
+        yield [item.id, item.council.name, item.council.ine_code, item.instance.base_url,
+               item.instance.status.value, item.status.value, item.starts_on.isoformat(), item.ends_on.isoformat(),
+               item.renewals, item.lapsed_on.isoformat() if item.lapsed_on else "", item.request.reference]

@@ -2,7 +2,7 @@
 the managers' lists (requests, grants ending, lapsed; CSV), calls and resources."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -13,7 +13,7 @@ from helpdesk.catalog import lists, services
 from helpdesk.catalog.forms import CallForm, DecisionForm, RequestForm, ResourceForm
 from helpdesk.catalog.models import LANGUAGES, CatalogCall, CatalogRequest, Grant, Resource
 from helpdesk.catalog.states import LABELS, TRANSITIONS, GrantStatus, ProjectKind, RequestKind, RequestStatus
-from helpdesk.core import audit
+from helpdesk.core import audit, csvsafe
 from helpdesk.core.errors import DomainError
 from helpdesk.core.forms import show_error
 from helpdesk.core.models import utcnow
@@ -54,11 +54,6 @@ def visible_grant(grant_id: int) -> Grant:
     return db.first_or_404(select(Grant).where(Grant.id == grant_id, Grant.visible_to(current_user)))
 
 
-def _csv(text: str, name: str) -> Response:
-    return Response("\ufeff" + text, mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={name}.csv"})
-
-
 @bp.get("/")
 @login_required
 def index():
@@ -81,7 +76,7 @@ def requests():
     status = request.args.get("status", "")
     query = lists.requests_query(year, status)
     if request.args.get("format") == "csv":
-        return _csv(lists.requests_csv(db.session.scalars(query).all()), "catalog-requests")
+        return csvsafe.download("catalog-requests", lists.requests_csv_rows(db.session.scalars(query)))
     years = db.session.scalars(select(CatalogRequest.year).distinct().order_by(CatalogRequest.year.desc())).all()
     return render_template("catalog/requests.html", page=db.paginate(query, per_page=50, error_out=False),
                            year=year, status=status, years=years, statuses=list(RequestStatus))
@@ -97,7 +92,7 @@ def grants():
     today = services.today_in_madrid(utcnow())
     query = lists.grants_query(view, today, days)
     if request.args.get("format") == "csv":
-        return _csv(lists.grants_csv(db.session.scalars(query).all()), f"catalog-grants-{view}")
+        return csvsafe.download(f"catalog-grants-{view}", lists.grants_csv_rows(db.session.scalars(query)))
     return render_template("catalog/grants.html", grants=db.session.scalars(query).all(), view=view, days=days,
                            today=today)
 

@@ -1,17 +1,26 @@
-"""Exporting tickets as JSON (with every message: the backup and migration format) or CSV (one row each)."""
+"""Exporting tickets as JSON (with every message: the backup and migration format) or CSV (one row each).
+
+Both read the tickets in chunks of ``CHUNK`` by ticket number (keyset: ``id > last``), write a chunk and
+let it go before reading the next, so memory stays flat whatever the count. One long ORM stream
+(``yield_per``) cannot be used for that: its eager loads and the identity map keep growing, and
+clearing the session under an open stream breaks it (the export failed past 500 tickets).
+"""
 from __future__ import annotations
 
-import csv
 import json
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from email.utils import formataddr
-from typing import IO, Iterator
+from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import selectinload
 
+from helpdesk.core import csvsafe
 from helpdesk.extensions import db
 from helpdesk.tickets.models import HeldMail, Message, Ticket
+
+CHUNK = 500  # rows a query reads; also the size of the IN lists of its eager loads
 
 CSV_COLUMNS = ("number", "subject", "status", "priority", "category", "channel", "council", "instance_url",
                "requester", "requester_email", "requester_phone", "assignee", "created_at", "updated_at",
@@ -23,12 +32,38 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if value else None
 
 
-def _tickets() -> Iterator[Ticket]:
-    statement = (select(Ticket).order_by(Ticket.id).options(
-        selectinload(Ticket.messages).selectinload(Message.attachments),
-        selectinload(Ticket.messages).selectinload(Message.call)))
-    for ticket in db.session.scalars(statement.execution_options(yield_per=500)):
-        yield ticket
+def _chunks(statement: Select, key: Any) -> Iterator[list]:
+    """The rows of ``statement`` ordered by the unique ``key`` column, ``CHUNK`` at a time; each chunk
+    leaves the session once the caller has written it."""
+    last = None
+    while True:
+        query = statement.order_by(key).limit(CHUNK)
+        if last is not None:
+            query = query.where(key > last)
+        chunk = db.session.execute(query).all()
+        if not chunk:
+            return
+        yield chunk
+        last = getattr(chunk[-1][0], key.key)
+        db.session.expunge_all()
+
+
+def _snapshot() -> None:
+    """On PostgreSQL, read every chunk from one snapshot, so a backup taken while people work is
+    consistent (a message added meanwhile is in it with its ticket or not at all). SQLite's readers
+    already see one state per statement and writers wait for them; nothing to do there."""
+    if db.engine.dialect.name == "postgresql" and not db.session().in_transaction():
+        db.session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+def _ticket_query(with_messages: bool) -> Select:
+    statement = select(Ticket).options(selectinload(Ticket.council), selectinload(Ticket.instance),
+                                       selectinload(Ticket.assignee))
+    if with_messages:
+        return statement.options(selectinload(Ticket.messages).selectinload(Message.attachments),
+                                 selectinload(Ticket.messages).selectinload(Message.call))
+    count = select(func.count(Message.id)).where(Message.ticket_id == Ticket.id).scalar_subquery()
+    return statement.add_columns(count)
 
 
 def ticket_record(ticket: Ticket) -> dict:
@@ -87,36 +122,43 @@ def held_record(held: HeldMail) -> dict:
 
 
 def write_json(output: IO[str]) -> int:
-    """Write ``{"tickets": [...], "filtered": [...], "quarantine": [...]}`` one ticket at a time (memory
-    stays flat); return how many tickets."""
+    """Write ``{"tickets": [...], "filtered": [...], "quarantine": [...]}`` a chunk of tickets at a time
+    (memory stays flat); return how many tickets."""
+    _snapshot()
     count = 0
     output.write('{"tickets": [')
-    for ticket in _tickets():
-        output.write(("\n" if count == 0 else ",\n") + json.dumps(ticket_record(ticket), ensure_ascii=False))
-        count += 1
-        if count % 500 == 0:
-            db.session.expunge_all()
+    for chunk in _chunks(_ticket_query(with_messages=True), Ticket.id):
+        for (ticket,) in chunk:
+            output.write(("\n" if count == 0 else ",\n") + json.dumps(ticket_record(ticket), ensure_ascii=False))
+            count += 1
     output.write("\n]")
     for key, kind in (("filtered", "filtered"), ("quarantine", "quarantined")):
-        records = [held_record(held) for held in db.session.scalars(
-            select(HeldMail).where(HeldMail.kind == kind).order_by(HeldMail.id))]
-        output.write(f', "{key}": ' + json.dumps(records, ensure_ascii=False))
+        output.write(f', "{key}": [')
+        separator = ""  # the list as json.dumps writes it: items joined by ", "
+        for chunk in _chunks(select(HeldMail).where(HeldMail.kind == kind), HeldMail.id):
+            for (held,) in chunk:
+                output.write(separator + json.dumps(held_record(held), ensure_ascii=False))
+                separator = ", "
+        output.write("]")
     output.write("}\n")
     return count
 
 
 def write_csv(output: IO[str]) -> int:
-    writer = csv.writer(output)
+    """Write a header and one row per ticket (its messages counted), text kept text in spreadsheets;
+    return how many tickets."""
+    _snapshot()
+    writer = csvsafe.writer(output)
     writer.writerow(CSV_COLUMNS)
     count = 0
-    for ticket in _tickets():
-        record = ticket_record(ticket)
-        writer.writerow([record["number"], record["subject"], record["status"], record["priority"],
-                         record["category"], record["channel"], record["council"], record["instance_url"],
-                         record["requester"]["name"], record["requester"]["email"], record["requester"]["phone"],
-                         record["assignee"], record["created_at"], record["updated_at"], record["first_response_at"],
-                         record["resolved_at"], record["closed_at"], record["merged_into"], len(record["messages"])])
-        count += 1
-        if count % 500 == 0:
-            db.session.expunge_all()
+    for chunk in _chunks(_ticket_query(with_messages=False), Ticket.id):
+        for ticket, messages in chunk:
+            writer.writerow([
+                ticket.id, ticket.subject, ticket.status.value, ticket.priority.value, ticket.category.value,
+                ticket.channel.value, ticket.council.name if ticket.council else None,
+                ticket.instance.base_url if ticket.instance else None, ticket.requester_name or None,
+                ticket.requester_email, ticket.requester_phone, ticket.assignee.email if ticket.assignee else None,
+                iso(ticket.created_at), iso(ticket.updated_at), iso(ticket.first_response_at),
+                iso(ticket.resolved_at), iso(ticket.closed_at), ticket.merged_into_id, messages])
+        count += len(chunk)
     return count

@@ -1,16 +1,15 @@
 """Reports for staff: SLA compliance, as a table, a chart and a CSV file."""
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
 from helpdesk.auth.access import staff_required
+from helpdesk.core import csvsafe
 from helpdesk.core.models import utcnow
 from helpdesk.tickets.reports import GROUPINGS, chart_svg, compliance
 
@@ -54,14 +53,11 @@ def sla():
 def sla_csv():
     start, end, group, _problems = _period()
     rows = compliance(start, end, group, current_app.config["TIMEZONE"])
-    output = io.StringIO()
-    writer = csv.writer(output)
-    writer.writerow([group, "tickets", "first_response_counted", "first_response_met_percent",
-                     "first_response_median_minutes", "first_response_p90_minutes", "resolution_counted",
-                     "resolution_met_percent", "resolution_median_minutes", "resolution_p90_minutes"])
-    for row in rows:
-        writer.writerow([row.label, row.tickets] + [value for measure in (row.first_response, row.resolution)
-                                                    for value in (measure.counted, measure.percent_met,
-                                                                  measure.median, measure.p90)])
-    return Response(output.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename=sla-{group}-{start}-{end}.csv"})
+    header = [group, "tickets", "first_response_counted", "first_response_met_percent",
+              "first_response_median_minutes", "first_response_p90_minutes", "resolution_counted",
+              "resolution_met_percent", "resolution_median_minutes", "resolution_p90_minutes"]
+    # Labels (a council's name) are text and kept text; the figures stay numbers, negative or not.
+    return csvsafe.download(f"sla-{group}-{start}-{end}", [header] + [
+        [row.label, row.tickets] + [value for measure in (row.first_response, row.resolution)
+                                    for value in (measure.counted, measure.percent_met, measure.median, measure.p90)]
+        for row in rows])

@@ -1,5 +1,7 @@
 """Accompaniment's screens: councils see only their own requests; the OTPGL queue; CSV; and a real browser
 from request to authorisation to a booked session."""
+import csv
+import io
 import re
 from datetime import date, timedelta
 
@@ -51,6 +53,17 @@ def test_the_otpgl_queue_is_oldest_first_and_the_history_exports_csv(client, app
         assert client.get(f"/accompaniment/sessions?week={week}").status_code == 200
     assert first in csv_text and "requested" in csv_text
 
+
+
+def test_the_history_csv_keeps_what_councils_typed_as_text(client, app, vic):
+    asked(vic, None, action='=HYPERLINK("https://x.example","Feu clic")', description="-2+3")
+    factories.user(Role.OTPGL_APPROVER, email="otpgl@example.org")
+    client.login("otpgl@example.org", factories.PASSWORD)
+    response = client.get("/accompaniment/requests?format=csv")
+    assert response.get_data(as_text=True).startswith("\ufeffreference,")  # UTF-8 for spreadsheets
+    [row] = csv.DictReader(io.StringIO(response.get_data(as_text=True).removeprefix("\ufeff")))
+    assert row["action"] == '\'=HYPERLINK("https://x.example","Feu clic")'
+    assert (row["council"], row["sessions_held"]) == ("Ajuntament de Vic", "0")
 
 
 @pytest.mark.browser

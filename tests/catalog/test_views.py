@@ -1,5 +1,7 @@
 """The catalogue's screens: a council files and is told why not, managers decide and export, councils
 see only their own; the CLI's reminders; a real browser from request to grant."""
+import csv
+import io
 import re
 from datetime import date, timedelta
 
@@ -14,6 +16,7 @@ from helpdesk.catalog.states import RequestStatus
 from helpdesk.extensions import db
 from helpdesk.instances.states import InstanceStatus
 from tests import factories
+from tests.catalog.test_services import decided, filed
 from tests.pages import error_after, text
 
 
@@ -66,6 +69,21 @@ def test_councils_see_only_their_own_requests_and_never_the_managers_lists(clien
     assert client.get("/catalog/requests").status_code == 403
     assert client.get("/catalog/grants?format=csv").status_code == 403
     assert "D'un altre ens" not in text(client.get("/catalog/"))
+
+
+def test_the_catalogue_csvs_keep_every_text_cell_text(client, app, open_call):
+    council = factories.council("@Ajuntament de Vic")
+    item = filed(council, None, now=utcnow(), project_title="-2+3")
+    decided(item, None, now=utcnow())
+    year = item.year
+    factories.user(Role.CATALOGUE_MANAGER, email="cataleg@example.org")
+    client.login("cataleg@example.org", factories.PASSWORD)
+    [row] = csv.DictReader(io.StringIO(client.get(f"/catalog/requests?year={year}&format=csv")
+                                       .get_data(as_text=True).removeprefix("\ufeff")))
+    assert (row["council"], row["project_title"], row["year"]) == ("'@Ajuntament de Vic", "'-2+3", str(year))
+    [row] = csv.DictReader(io.StringIO(client.get("/catalog/grants?view=all&format=csv")
+                                       .get_data(as_text=True).removeprefix("\ufeff")))
+    assert (row["council"], row["renewals"]) == ("'@Ajuntament de Vic", "0")
 
 
 def test_a_manager_decides_refusal_needs_a_reason_and_the_lists_export_csv(client, app, open_call):

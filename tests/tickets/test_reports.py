@@ -1,3 +1,5 @@
+import csv
+import io
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -38,3 +40,15 @@ def test_compliance_counts_on_time_shares_median_and_90th_percentile(app, client
     assert "<svg" in page and "80 %" in page and "Incidència tècnica" in page
     csv_text = client.get("/reports/sla.csv?from=2026-11-01&to=2026-11-30&group=month").get_data(as_text=True)
     assert csv_text.splitlines()[1].startswith("2026-11,6,6,83.3,75.0,150.0")
+
+
+def test_the_sla_csv_keeps_a_council_named_like_a_formula_as_text(app, client):
+    agent = factories.user(Role.AGENT, email="agent@example.org")
+    council = factories.council(name="=Ajuntament de Vic")
+    ticket = opened(agent, 23, 30)
+    ticket.council_id = council.id
+    db.session.commit()
+    client.login("agent@example.org", factories.PASSWORD)
+    response = client.get("/reports/sla.csv?from=2026-11-01&to=2026-11-30&group=council")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).removeprefix("\ufeff"))))
+    assert rows[1][:4] == ["'=Ajuntament de Vic", "1", "1", "100.0"]  # the name is text, the figures numbers
