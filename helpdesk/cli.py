@@ -60,6 +60,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(mail_group)
     app.cli.add_command(catalog_group)
     app.cli.add_command(kb_group)
+    app.cli.add_command(storage_group)
 
 
 def _fail(message: str) -> None:
@@ -232,10 +233,15 @@ def mail_import_command(paths: tuple[Path, ...], mailbox: str, jobs: int) -> Non
     from collections import Counter
 
     from helpdesk.core.mailsources import read_paths
+    from helpdesk.core.storage import StorageError
     from helpdesk.tickets.inbound import ingest_many, read_many
 
     raws = (raw for _source, raw in read_paths(list(paths)))
-    outcomes = ingest_many(read_many(raws, jobs or os.cpu_count() or 1), mailbox)
+    try:
+        outcomes = ingest_many(read_many(raws, jobs or os.cpu_count() or 1), mailbox)
+    except StorageError as error:
+        _fail(f"{error.detail}: the import stopped; once the store can take files, run it again "
+              "(the messages taken in already are skipped as duplicates)")
     counts = Counter(outcome.kind for outcome in outcomes)
     click.echo(f"{len(outcomes)} messages: {counts['new_ticket']} new tickets, {counts['follow_up']} follow-ups, "
                f"{counts['filtered']} filtered, {counts['quarantined']} quarantined, "
@@ -344,3 +350,73 @@ def kb_seed_command() -> None:
     added = seed_articles()
     db.session.commit()
     click.echo(f"{added} article(s) added.")
+
+@click.group("storage")
+def storage_group() -> None:
+    """The file store (attachments and raw mail, by SHA-256)."""
+
+
+REFERENCE_BATCH = 5000
+
+
+def _file_references():
+    """(sha256, what names it, its id) for every row that names a stored file, read in batches."""
+    from helpdesk.core.outbox import OutboxMessage
+    from helpdesk.extensions import db
+    from helpdesk.tickets.models import Attachment, HeldMail, ReceivedMail
+
+    for label, column, key in (("attachment", Attachment.sha256, Attachment.id),
+                               ("held mail", HeldMail.raw_sha256, HeldMail.id),
+                               ("received mail", ReceivedMail.raw_sha256, ReceivedMail.id)):
+        for sha256, id_ in db.session.execute(select(column, key).execution_options(yield_per=REFERENCE_BATCH)):
+            yield sha256, label, id_
+    statement = select(OutboxMessage.attachments, OutboxMessage.id).execution_options(yield_per=REFERENCE_BATCH)
+    for attachments, id_ in db.session.execute(statement):  # e-mail attachments (invitations' .ics files…)
+        for item in attachments or []:
+            yield item.get("sha256", ""), "outgoing mail", id_
+
+
+@storage_group.command("check")
+@click.option("--remove-temporary", is_flag=True,
+              help="Remove temporary files older than an hour (left by a writer that died; a live one's is younger).")
+def storage_check_command(remove_temporary: bool) -> None:
+    """List files that no row names, rows whose file is missing and temporary files; exit 1 if any."""
+    from helpdesk.core.models import utcnow
+    from helpdesk.core.storage import TEMPORARY_MAX_AGE, StorageError, check
+    from helpdesk.tickets.services import blob_store
+
+    store = blob_store()
+    referenced = {sha256 for sha256, _label, _id in _file_references()}  # the rows first: see check()
+    try:
+        result = check(store, referenced, utcnow(), remove_temporary=remove_temporary)
+    except StorageError as error:
+        _fail(f"{error.detail}: temporary files could not be removed")
+    for path in result.unreferenced:
+        click.echo(f"file with no row: {path}")
+    if result.missing:
+        missing, names = set(result.missing), {}
+        for sha256, label, id_ in _file_references():
+            if sha256 in missing:
+                names.setdefault(sha256, []).append(f"{label} {id_}")
+        for sha256 in result.missing:
+            click.echo(f"row with no file: {sha256} ({', '.join(names.get(sha256, []))})")
+    for path, age in result.temporary:
+        young = ", kept: it may be being written" if age <= TEMPORARY_MAX_AGE and remove_temporary else ""
+        click.echo(f"temporary file: {path} ({_age(age)} old{young})")
+    for path, age in result.removed:
+        click.echo(f"removed temporary file: {path} ({_age(age)} old)")
+    summary = (f"{store.root}: {result.stored} stored files, {len(result.unreferenced)} file(s) with no row, "
+               f"{len(result.missing)} row(s) with no file, {len(result.temporary)} temporary file(s)")
+    if remove_temporary:
+        summary += f", {len(result.removed)} temporary file(s) removed"
+    elif result.temporary:
+        summary += " (--remove-temporary removes those older than an hour)"
+    click.echo(summary + ".")
+    if not result.is_clean:
+        sys.exit(1)
+
+
+def _age(age) -> str:
+    minutes = int(age.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+

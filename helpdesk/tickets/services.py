@@ -1,6 +1,7 @@
 """The rules of tickets: opening, messages, status, assignment, merging. Flush, audit, never commit."""
 from __future__ import annotations
 
+import logging
 import mimetypes
 import re
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from helpdesk.auth.models import Role, User
 from helpdesk.core import audit, search
 from helpdesk.core.errors import DomainError, InvalidTransition, NotAllowed, StaleRecord
-from helpdesk.core.storage import BlobStore
+from helpdesk.core.storage import BlobStore, StorageError
 from helpdesk.core.validation import normalise_email, normalise_phone
 from helpdesk.councils.models import Contact, Council
 from helpdesk.extensions import db
@@ -27,6 +28,8 @@ from helpdesk.tickets.models import (ATTACHMENT_MAX_BYTES, BODY_MAX_LENGTH, FILE
                                      Ticket, TicketRead)
 from helpdesk.tickets.states import (ALLOWED_TRANSITIONS, CallDirection, Category, Channel, MessageKind, Priority,
                                      TicketStatus, can_change)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -133,8 +136,13 @@ def store_attachments(message: Message, uploads: list[Upload]) -> None:
         filename = safe_filename(upload.filename)
         content_type = (mimetypes.guess_type(filename)[0] or upload.content_type or
                         "application/octet-stream").lower()[:127]
+        try:
+            sha256 = store.put(upload.data)
+        except StorageError as error:  # shown next to the upload field; the caller rolls back
+            log.error("could not store %s: %s", filename, error.detail)
+            raise StorageError(error.reason, error.detail, "attachments") from error
         message.attachments.append(Attachment(filename=filename, content_type=content_type, size=len(upload.data),
-                                              sha256=store.put(upload.data)))
+                                              sha256=sha256))
 
 
 def _resolve_links(data: TicketData, guess_instance: bool = True
