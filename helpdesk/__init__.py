@@ -68,6 +68,7 @@ def _register_blueprints(app: Flask) -> None:
     from helpdesk.councils.views import bp as councils
     from helpdesk.instances.views import bp as instances
     from helpdesk.kb.views import bp as kb
+    from helpdesk.operations.views import bp as operations
     from helpdesk.sla.views import bp as sla
     from helpdesk.tickets.admin_views import bp as canned
     from helpdesk.tickets.call_views import bp as calls
@@ -76,7 +77,7 @@ def _register_blueprints(app: Flask) -> None:
     from helpdesk.tickets.views import bp as tickets
 
     for blueprint in (core, auth, councils, instances, sla, tickets, calls, canned, reports, mail, catalog,
-                      accompaniment, kb):
+                      accompaniment, kb, operations):
         app.register_blueprint(blueprint)
 
 

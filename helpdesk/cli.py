@@ -61,6 +61,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(catalog_group)
     app.cli.add_command(kb_group)
     app.cli.add_command(storage_group)
+    app.cli.add_command(status_command)
 
 
 def _fail(message: str) -> None:
@@ -351,6 +352,7 @@ def kb_seed_command() -> None:
     db.session.commit()
     click.echo(f"{added} article(s) added.")
 
+
 @click.group("storage")
 def storage_group() -> None:
     """The file store (attachments and raw mail, by SHA-256)."""
@@ -420,3 +422,28 @@ def _age(age) -> str:
     minutes = int(age.total_seconds() // 60)
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
+
+@click.command("status")
+@click.option("--json", "as_json", is_flag=True, help="The facts as JSON, as /health gives them.")
+def status_command(as_json: bool) -> None:
+    """Show whether the desk is healthy, fact by fact; exit 1 when any is a problem (warnings exit 0)."""
+    import json
+
+    from flask_babel import force_locale
+
+    from helpdesk.core.models import utcnow
+    from helpdesk.operations.status import GROUPS, State, collect, report, shown, worst
+
+    now = utcnow()
+    with force_locale("en"):
+        facts = collect(now)
+        if as_json:
+            click.echo(json.dumps(report(facts, now), indent=2, ensure_ascii=False))
+        else:
+            for fact in facts:
+                where = " · ".join(str(part) for part in (GROUPS[fact.group], fact.subject, fact.name) if part)
+                detail = f" ({fact.detail})" if fact.detail else ""
+                click.echo(f"{fact.state.value.upper():8} {where}: {shown(fact, now)}{detail} [{fact.threshold}]")
+            click.echo(f"Overall: {worst(facts).value}")
+    if worst(facts) is State.PROBLEM:
+        sys.exit(1)

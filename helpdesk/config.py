@@ -78,6 +78,15 @@ DEFAULTS: dict[str, Any] = {
     "MONITOR_FAILURES": 3,
     "MONITOR_TIMEOUT_SECONDS": 5,
     "MONITOR_RESOLVE_ON_RECOVERY": False,
+    # Operations status (/admin/status, `helpdesk status`, /health): when a fact turns warning, then problem.
+    "STATUS_FETCH_WARNING_MINUTES": 10,  # last successful fetch of a mailbox (IDLE renews every 5 minutes)
+    "STATUS_FETCH_PROBLEM_MINUTES": 30,
+    "STATUS_OUTBOX_WARNING_MINUTES": 15,  # oldest message still waiting to be sent
+    "STATUS_OUTBOX_PROBLEM_MINUTES": 60,
+    "STATUS_DISK_WARNING_PERCENT": 10,  # free space where files are stored
+    "STATUS_DISK_PROBLEM_PERCENT": 5,
+    # The bearer token of /health for an outside monitor; empty: /health answers 404.
+    "HEALTH_TOKEN": "",
 }
 
 #: Settings read from the environment only (they locate everything else).
@@ -209,6 +218,15 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError("SLA_WARNING_PERCENT", "must be between 1 and 99")
     if not 0 <= config["TRUSTED_PROXIES"] <= 5:
         raise ConfigError("TRUSTED_PROXIES", f"must be between 0 and 5, got {config['TRUSTED_PROXIES']}")
+    for kind in ("FETCH", "OUTBOX"):
+        warning, problem = config[f"STATUS_{kind}_WARNING_MINUTES"], config[f"STATUS_{kind}_PROBLEM_MINUTES"]
+        if not 1 <= warning < problem:
+            raise ConfigError(f"STATUS_{kind}_PROBLEM_MINUTES", f"must be more than the warning's {warning} minutes "
+                              "(and the warning at least 1)")
+    if not 0 <= config["STATUS_DISK_PROBLEM_PERCENT"] < config["STATUS_DISK_WARNING_PERCENT"] <= 100:
+        raise ConfigError("STATUS_DISK_WARNING_PERCENT", "must be between the problem's percentage and 100")
+    if config["HEALTH_TOKEN"] and len(config["HEALTH_TOKEN"]) < MIN_SECRET_KEY_LENGTH:
+        raise ConfigError("HEALTH_TOKEN", f"too short: use at least {MIN_SECRET_KEY_LENGTH} random characters")
     for name in ("LOGIN_MAX_FAILURES_PER_ACCOUNT", "LOGIN_MAX_FAILURES_PER_ADDRESS",
                  "LOGIN_THROTTLE_MINUTES", "PAGE_SIZE", "SESSION_LIFETIME_HOURS"):
         if config[name] < 1:

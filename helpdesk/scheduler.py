@@ -22,6 +22,7 @@ from helpdesk.core.models import utcnow
 from helpdesk.core.scheduling import Job
 from helpdesk.extensions import db
 from helpdesk.instances.jobs import JOBS as INSTANCE_JOBS
+from helpdesk.operations.models import record_job_run
 from helpdesk.tickets.fetching import FetcherPool
 from helpdesk.tickets.jobs import JOBS as TICKET_JOBS
 
@@ -38,13 +39,23 @@ def holder_name() -> str:
 
 
 def run_job(app: Flask, job: Job) -> None:
+    """Run one job and record how it went (for the operations page), in a transaction of its own."""
     with app.app_context():
+        started = utcnow()
         try:
             result = job.run()
             log.info("job %s ran: %s", job.name, result)
-        except Exception:
-            db.session.rollback()
+            is_ok, outcome = True, "" if result is None else str(result)
+        except Exception as error:
             log.exception("job %s failed", job.name)
+            is_ok, outcome = False, f"{error.__class__.__name__}: {error}"
+        try:
+            db.session.rollback()  # what the job left uncommitted is not ours to commit
+            record_job_run(job.name, started, utcnow(), is_ok, outcome)
+            db.session.commit()
+        except Exception:
+            db.session.rollback()  # the database may be what failed: the next run records again
+            log.exception("could not record the run of job %s", job.name)
         finally:
             db.session.remove()
 

@@ -30,6 +30,11 @@ class MailboxState(db.Model):
     last_uid: Mapped[int] = mapped_column(default=0)
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # For the operations page: the last fetch that worked, when last_error happened (kept after a
+    # recovery, to show), and whether the fetcher now waits in IDLE (False while polling or stopped).
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    is_idling: Mapped[bool] = mapped_column(default=False)
 
 
 class Mailbox(db.Model):

@@ -26,6 +26,7 @@ class Fetcher:
     def __init__(self, app: Flask, settings: imap.MailboxSettings, idle_seconds: int = 300) -> None:
         self.app, self.settings, self.idle_seconds = app, settings, idle_seconds
         self.connection = None
+        self.idling: bool | None = None  # as last recorded in the mailbox's state
 
     def _state(self) -> imap.MailboxState:
         state = db.session.get(imap.MailboxState, self.settings.name)
@@ -65,7 +66,7 @@ class Fetcher:
             state.last_uid, state.checked_at, state.last_error = uid, utcnow(), ""
             db.session.commit()
             self.mark_processed(uid)
-        state.checked_at = utcnow()
+        state.checked_at = state.fetched_at = utcnow()
         db.session.commit()
         return count
 
@@ -107,7 +108,10 @@ class Fetcher:
             try:
                 self.fetch_once()
                 delay = 1
-                if "IDLE" in self.connection.capabilities:
+                if self.idling != ("IDLE" in self.connection.capabilities):
+                    self.idling = "IDLE" in self.connection.capabilities
+                    self._record(is_idling=self.idling)
+                if self.idling:
                     self.connection.idle(timeout=min(self.idle_seconds, 29 * 60))
                 else:
                     stop.wait(self.settings.poll_seconds)
@@ -115,17 +119,21 @@ class Fetcher:
                 if stop.is_set():
                     break  # interrupted on purpose
                 log.warning("%s: %s; reconnecting in %ss", self.settings.name, error, delay)
-                self._record_error(str(error))
+                now, self.idling = utcnow(), False
+                self._record(last_error=str(error)[:2000], checked_at=now, failed_at=now, is_idling=False)
                 self.close()
                 stop.wait(delay)
                 delay = min(MAX_BACKOFF_SECONDS, delay * 2)
         self.close()
+        self._record(is_idling=False)
 
-    def _record_error(self, message: str) -> None:
+    def _record(self, **values: object) -> None:
+        """Note the fetcher's state (an error, IDLE or not) for the administrators' screens."""
         with self.app.app_context():
             try:
                 state = self._state()
-                state.last_error, state.checked_at = message[:2000], utcnow()
+                for name, value in values.items():
+                    setattr(state, name, value)
                 db.session.commit()
             except Exception:  # the database may be the thing that failed
                 db.session.rollback()
