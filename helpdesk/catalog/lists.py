@@ -10,28 +10,37 @@ from sqlalchemy import Select, select
 
 from helpdesk.auth.models import User
 from helpdesk.catalog.models import CatalogCall, CatalogRequest, Grant, Resource
-from helpdesk.catalog.services import MANAGERS
+from helpdesk.catalog.services import KEEPERS, Problems
 from helpdesk.catalog.states import GrantStatus, RequestStatus
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError, NotAllowed
 from helpdesk.extensions import db
 
 
-def require_manager(actor: User | None) -> None:
-    if actor is not None and actor.role not in MANAGERS:
+def require_keeper(actor: User | None) -> None:
+    if actor is not None and actor.role not in KEEPERS:
         raise NotAllowed(_l("Only catalogue managers change calls and resources."))
 
 
-def save_call(actor: User | None, year: int, opens_on: date, closes_on: date,
+def save_call(actor: User | None, year: int | None, opens_on: date | None, closes_on: date | None,
               call: CatalogCall | None = None) -> CatalogCall:
-    require_manager(actor)
-    if closes_on < opens_on:
-        raise DomainError(_l("The call cannot close before it opens."), "closes_on")
-    if opens_on.year != year:
-        raise DomainError(_l("The %(year)d call opens in %(year)d.", year=year), "opens_on")
-    other = db.session.scalar(select(CatalogCall).where(CatalogCall.year == year))
+    """Create or change a year's call; every problem with it is refused at once."""
+    require_keeper(actor)
+    problems: list[DomainError] = []
+    if year is None:
+        problems.append(DomainError(_l("Give the call's year."), "year"))
+    if opens_on is None:
+        problems.append(DomainError(_l("Give the day the call opens."), "opens_on"))
+    if closes_on is None:
+        problems.append(DomainError(_l("Give the day the call closes."), "closes_on"))
+    if opens_on is not None and closes_on is not None and closes_on < opens_on:
+        problems.append(DomainError(_l("The call cannot close before it opens."), "closes_on"))
+    if year is not None and opens_on is not None and opens_on.year != year:
+        problems.append(DomainError(_l("The %(year)d call opens in %(year)d.", year=year), "opens_on"))
+    other = db.session.scalar(select(CatalogCall).where(CatalogCall.year == year)) if year is not None else None
     if other is not None and other is not call:
-        raise DomainError(_l("There is already a call for %(year)d.", year=year), "year")
+        problems.append(DomainError(_l("There is already a call for %(year)d.", year=year), "year"))
+    Problems.raise_if_any(problems)
     before = audit.snapshot(call, CatalogCall.AUDITED) if call else {}
     if call is None:
         call = CatalogCall()
@@ -44,16 +53,22 @@ def save_call(actor: User | None, year: int, opens_on: date, closes_on: date,
 
 
 def save_resource(actor: User | None, resource: Resource, name: str, description: str, requirements: list[str],
-                  is_active: bool) -> None:
-    require_manager(actor)
+                  is_active: bool) -> Resource:
+    """Change a resource; every problem with it is refused at once."""
+    require_keeper(actor)
+    problems: list[DomainError] = []
+    if not name.strip():
+        problems.append(DomainError(_l("Give the resource's name."), "name"))
     requirements = [line.strip() for line in requirements if line.strip()]
     if not requirements:
-        raise DomainError(_l("List the requirements for the grant, one per line."), "requirements")
+        problems.append(DomainError(_l("List the requirements for the grant, one per line."), "requirements"))
+    Problems.raise_if_any(problems)
     before = audit.snapshot(resource, Resource.AUDITED)
     resource.name, resource.description = " ".join(name.split()), description
     resource.requirements, resource.is_active = requirements, is_active
     if changes := audit.diff(before, audit.snapshot(resource, Resource.AUDITED)):
         audit.record(actor, "updated", resource, changes)
+    return resource
 
 
 def requests_query(year: int | None, status: str | None) -> Select:

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, ColumnElement, Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from helpdesk.auth.models import Role, User
 from helpdesk.catalog.states import GrantStatus, ProjectKind, RequestKind, RequestStatus
 from helpdesk.core.models import TimestampMixin, UTCDateTime, council_scope, enum_type, utcnow
 from helpdesk.extensions import db
@@ -14,6 +15,10 @@ from helpdesk.extensions import db
 TITLE_MAX_LENGTH = 200
 TEXT_MAX_LENGTH = 5000
 LANGUAGES = {"ca": "Català", "es": "Castellano", "en": "English", "oc": "Aranès"}
+# Who decides catalogue requests (starts the review, asks for information, grants, refuses): catalogue
+# managers, and only they. Administrators run the desk (users, councils, calendars) but do not decide a
+# council's grant; one who must stand in gives a person the role, which the audit trail records.
+DECIDING_ROLES = frozenset({Role.CATALOGUE_MANAGER})
 
 
 class Resource(TimestampMixin, db.Model):
@@ -84,6 +89,16 @@ class CatalogRequest(TimestampMixin, db.Model):
     @staticmethod
     def visible_to(user) -> ColumnElement[bool]:
         return council_scope(CatalogRequest.council_id, user)
+
+    @staticmethod
+    def can_decide(user) -> bool:
+        """Whether ``user`` decides catalogue requests (``DECIDING_ROLES``): services, screens and templates ask this."""
+        return getattr(user, "role", None) in DECIDING_ROLES
+
+    @staticmethod
+    def deciders() -> ColumnElement[bool]:
+        """The same rule as a query condition: the active users who decide (and are told of grants ending)."""
+        return User.role.in_(DECIDING_ROLES) & User.is_active
 
 
 class Grant(TimestampMixin, db.Model):

@@ -27,6 +27,7 @@ from helpdesk.catalog.models import (
 )
 from helpdesk.catalog.states import (
     COUNCIL,
+    LIVE_GRANT_STATUSES,
     MANAGER,
     OPEN_STATUSES,
     TRANSITIONS,
@@ -50,7 +51,41 @@ from helpdesk.tickets.states import Category, Channel, MessageKind, Priority, Ti
 
 GRANT_YEARS = 2
 FILERS = frozenset({Role.ADMIN, Role.AGENT, Role.CATALOGUE_MANAGER})  # staff who file on a council's behalf
-MANAGERS = frozenset({Role.ADMIN, Role.CATALOGUE_MANAGER})
+# Who keep the calls and resources: setting up the catalogue, which administrators may do too. Deciding
+# requests is another rule, stated once: ``CatalogRequest.can_decide``.
+KEEPERS = frozenset({Role.ADMIN, Role.CATALOGUE_MANAGER})
+
+
+class Problems(DomainError):
+    """Every refusal of one attempt, each naming its field: a form shows them all at once, not one per try."""
+
+    def __init__(self, problems: list[DomainError]) -> None:
+        unique = list({(problem.field, str(problem.message)): problem for problem in problems}.values())
+        super().__init__(unique[0].message if len(unique) == 1 else " ".join(str(item.message) for item in unique),
+                         unique[0].field if len(unique) == 1 else None)
+        self.problems = unique
+
+    @staticmethod
+    def raise_if_any(problems: list[DomainError]) -> None:
+        if problems:
+            raise Problems(problems)
+
+
+class GrantHeld(DomainError):
+    """The instance already has a live grant: the council renews it instead of asking for the platform again."""
+
+    def __init__(self, message, record: Grant, renewable: bool) -> None:
+        super().__init__(message, "instance_id")
+        self.grant_id, self.host, self.renewable = record.id, record.instance.host, renewable
+
+
+def _gather(problems: list[DomainError], check, *args):
+    """Run one check, keeping its refusal among ``problems`` rather than stopping at it."""
+    try:
+        return check(*args)
+    except DomainError as problem:
+        problems.append(problem)
+        return None
 
 
 @dataclass
@@ -140,118 +175,225 @@ def _check_host_free(host: str, request: CatalogRequest | None) -> None:
         raise DomainError(_l("%(host)s is already asked for by another request.", host=host), "desired_host")
 
 
-def _fill(actor: User | None, request: CatalogRequest, data: RequestData) -> None:
-    """Copy what the form says, checking each value's form (completeness is checked on submitting)."""
+def _fill(actor: User | None, request: CatalogRequest, data: RequestData, problems: list[DomainError]) -> None:
+    """Copy what the form says, keeping a problem for each value not of the right form (completeness is
+    checked on filing); a value refused is left as it was."""
     council = request.council
     try:
         request.project_kind = ProjectKind(data.project_kind) if data.project_kind else None
     except ValueError:
-        raise DomainError(_l("Unknown value “%(value)s”.", value=data.project_kind), "project_kind") from None
+        problems.append(DomainError(_l("Unknown value “%(value)s”.", value=data.project_kind), "project_kind"))
     title = " ".join(data.project_title.split())
     if len(title) > TITLE_MAX_LENGTH:
-        raise DomainError(_l("At most %(count)d characters.", count=TITLE_MAX_LENGTH), "project_title")
+        problems.append(DomainError(_l("At most %(count)d characters.", count=TITLE_MAX_LENGTH), "project_title"))
+    else:
+        request.project_title = title
     if len(data.project_description) > TEXT_MAX_LENGTH:
-        raise DomainError(_l("At most %(count)d characters.", count=TEXT_MAX_LENGTH), "project_description")
-    request.project_title, request.project_description = title, data.project_description.strip()
+        problems.append(DomainError(_l("At most %(count)d characters.", count=TEXT_MAX_LENGTH),
+                                    "project_description"))
+    else:
+        request.project_description = data.project_description.strip()
     request.project_starts_on = data.project_starts_on
     if data.new_referent is not None and data.new_referent.name.strip():
-        referent = save_contact(None, council, ContactData(**{**data.new_referent.__dict__,
-                                                              "is_technical_referent": True}))
-        audit.record(actor, "created", referent, {"name": {"before": None, "after": referent.name}})
-        request.referent_contact_id = referent.id
+        try:
+            referent = save_contact(None, council, ContactData(**{**data.new_referent.__dict__,
+                                                                  "is_technical_referent": True}))
+        except DomainError as problem:  # the contact's own fields are the form's referent_* fields
+            problems.append(DomainError(problem.message, f"referent_{problem.field or 'name'}"))
+        else:
+            audit.record(actor, "created", referent, {"name": {"before": None, "after": referent.name}})
+            request.referent_contact_id = referent.id
     elif data.referent_contact_id:
         contact = db.session.get(Contact, data.referent_contact_id)
         if contact is None or contact.council_id != council.id:
-            raise DomainError(_l("Choose one of %(council)s's contacts.", council=council.name),
-                              "referent_contact_id")
-        request.referent_contact_id = contact.id
+            problems.append(DomainError(_l("Choose one of %(council)s's contacts.", council=council.name),
+                                        "referent_contact_id"))
+        else:
+            request.referent_contact_id = contact.id
     else:
         request.referent_contact_id = None
     if data.instance_id:
         instance = db.session.get(PlatformInstance, data.instance_id)
         if instance is None or instance.council_id != council.id:
-            raise DomainError(_l("Choose one of %(council)s's instances.", council=council.name), "instance_id")
-        request.instance_id, request.desired_host = instance.id, ""
+            problems.append(DomainError(_l("Choose one of %(council)s's instances.", council=council.name),
+                                        "instance_id"))
+        else:
+            request.instance_id, request.desired_host = instance.id, ""
     else:
         request.instance_id = None
-        request.desired_host = normalise_host(data.desired_host) if data.desired_host.strip() else ""
+        host = _gather(problems, normalise_host, data.desired_host) if data.desired_host.strip() else ""
+        request.desired_host = host or ""
     unknown = [code for code in data.languages if code not in LANGUAGES]
     if unknown:
-        raise DomainError(_l("Unknown value “%(value)s”.", value=", ".join(unknown)), "languages")
-    request.languages = [code for code in LANGUAGES if code in data.languages]
+        problems.append(DomainError(_l("Unknown value “%(value)s”.", value=", ".join(unknown)), "languages"))
+    else:
+        request.languages = [code for code in LANGUAGES if code in data.languages]
     request.accepts_terms = bool(data.accepts_terms)
 
 
 def save_request(actor: User | None, council: Council, data: RequestData, now: datetime,
                  request: CatalogRequest | None = None, *, renews: Grant | None = None) -> CatalogRequest:
-    """Create a draft (or change one, or a request the managers asked more information about)."""
+    """Create a draft (or change one, or a request the managers asked more information about); every problem
+    with what was given is refused at once (``Problems``), and then nothing is kept."""
+    return _write(actor, council, data, now, request, renews)
+
+
+def file_request(actor: User | None, council: Council, data: RequestData, now: datetime,
+                 request: CatalogRequest | None = None, *, renews: Grant | None = None,
+                 answer: str | None = None) -> CatalogRequest:
+    """Save what the form says and file it (or, with the council's ``answer``, send it back to the managers):
+    what is wrong with the values and every unmet requirement are refused together."""
+    request = _write(actor, council, data, now, request, renews, filing=True, answer=answer)
+    _file(actor, request, now, answer)
+    return request
+
+
+def _write(actor: User | None, council: Council, data: RequestData, now: datetime, request: CatalogRequest | None,
+           renews: Grant | None, *, filing: bool = False, answer: str | None = None) -> CatalogRequest:
     _may_file(actor, council)
     today = today_in_madrid(now)
+    problems: list[DomainError] = []
     if request is None:
         resource = renews.resource if renews is not None else default_resource()
         if resource is None:
             raise DomainError(_l("The catalogue has no resource to request."))
         year = today.year
         if renews is not None:
-            _require_renewable(renews, today)
+            _gather(problems, _require_renewable, renews, today)
         else:
-            year = _require_open_call(today).year
-            _require_single(council, resource, year, None)
+            call = _gather(problems, _require_open_call, today)
+            year = call.year if call is not None else year
+            _gather(problems, _require_single, council, resource, year, None)
+        # Not added to the session until every check has passed: a refused request leaves nothing behind.
         request = CatalogRequest(council=council, resource=resource, year=year, status=RequestStatus.DRAFT,
                                  kind=RequestKind.RENEWAL if renews else RequestKind.NEW, renews=renews,
                                  instance_id=renews.instance_id if renews else None,
                                  created_by_id=actor.id if actor else None)
-        db.session.add(request)
         before = {}
     else:
         if request.status not in (RequestStatus.DRAFT, RequestStatus.NEEDS_INFORMATION):
             raise InvalidTransition(_l("Request %(reference)s is %(status)s: it can no longer be changed.",
                                        reference=request.reference, status=request.status.label.lower()))
         before = audit.snapshot(request, CatalogRequest.AUDITED)
-    _fill(actor, request, data)
+    if filing:
+        _require_move(actor, request, RequestStatus.SUBMITTED)
+    _fill(actor, request, data, problems)
     if request.kind is RequestKind.RENEWAL:
         request.instance_id, request.desired_host = request.renews.instance_id, ""
+    _gather(problems, _require_no_grant_held, request, today)
+    if filing:
+        problems += _filing_problems(request, today, answer, problems)
+    Problems.raise_if_any(problems)
+    db.session.add(request)
     db.session.flush()
     changes = audit.diff(before, audit.snapshot(request, CatalogRequest.AUDITED))
     audit.record(actor, "updated" if before else "created", request, changes)
     return request
 
 
-def _require_complete(request: CatalogRequest) -> None:
-    """The grant's two requirements, and what the platform needs to be set up."""
+def _completeness(request: CatalogRequest, problems: list[DomainError]) -> None:
+    """The grant's two requirements, and what the platform needs to be set up: a problem for each one unmet
+    (none for a field already refused for its form)."""
+    known = {problem.field for problem in problems}
+
+    def missing(message, field: str) -> None:
+        if field not in known:
+            problems.append(DomainError(message, field))
+
     if request.project_kind is None:
-        raise DomainError(_l("Requirement 1: say what kind of project the platform is for."), "project_kind")
+        missing(_l("Requirement 1: say what kind of project the platform is for."), "project_kind")
     if not request.project_title:
-        raise DomainError(_l("Requirement 1: give the project's title."), "project_title")
+        missing(_l("Requirement 1: give the project's title."), "project_title")
     if not request.project_description:
-        raise DomainError(_l("Requirement 1: describe the project."), "project_description")
+        missing(_l("Requirement 1: describe the project."), "project_description")
     if request.referent_contact_id is None:
-        raise DomainError(_l("Requirement 2: name the municipal technical referent."), "referent_contact_id")
-    if request.referent is not None and not request.referent.email:
-        raise DomainError(_l("The technical referent needs an e-mail address."), "referent_contact_id")
+        missing(_l("Requirement 2: name the municipal technical referent."), "referent_contact_id")
+    elif not getattr(db.session.get(Contact, request.referent_contact_id), "email", None):
+        missing(_l("The technical referent needs an e-mail address."), "referent_contact_id")
     if request.instance_id is None:
         if not request.desired_host:
-            raise DomainError(_l("Give the address wanted for the new platform, or choose the council's "
-                                 "existing one."), "desired_host")
-        _check_host_free(request.desired_host, request)
+            missing(_l("Give the address wanted for the new platform, or choose the council's existing one."),
+                    "desired_host")
+        elif "desired_host" not in known:
+            _gather(problems, _check_host_free, request.desired_host, request)
     if not request.languages:
-        raise DomainError(_l("Choose at least one language."), "languages")
+        missing(_l("Choose at least one language."), "languages")
     if not request.accepts_terms:
-        raise DomainError(_l("Accept the platform's code of ethics and social contract to file the request."),
-                          "accepts_terms")
+        missing(_l("Accept the platform's code of ethics and social contract to file the request."), "accepts_terms")
 
 
-def _move(actor: User | None, request: CatalogRequest, target: RequestStatus, now: datetime,
-          changes: dict | None = None) -> None:
+def _filing_problems(request: CatalogRequest, today: date, answer: str | None,
+                     known: list[DomainError] = ()) -> list[DomainError]:
+    """Everything that stops ``request`` being filed today (a draft from an earlier call joins the open one)."""
+    problems = list(known)
+    if request.status is RequestStatus.NEEDS_INFORMATION and not (answer or "").strip():
+        problems.append(DomainError(_l("Answer the catalogue managers' question."), "answer"))
+    _completeness(request, problems)
+    if request.kind is RequestKind.NEW and request.status is RequestStatus.DRAFT:
+        call = _gather(problems, _require_open_call, today)
+        if call is not None:
+            request.year = call.year
+            _gather(problems, _require_single, request.council, request.resource, request.year, request)
+    if request.kind is RequestKind.RENEWAL:
+        _gather(problems, _require_renewable, request.renews, today, request)
+    _gather(problems, _require_no_grant_held, request, today)
+    return problems[len(known):]
+
+
+def _require_no_grant_held(request: CatalogRequest, today: date) -> None:
+    """A new-platform request is for an instance with no live grant and no other request for one: a second
+    grant would overlap the first, so the council renews instead (told when its renewal opens)."""
+    if request.kind is not RequestKind.NEW or request.instance_id is None:
+        return
+    held = live_grant(request.instance_id)
+    if held is not None:
+        host, end = held.instance.host, format_date(held.ends_on, "long")
+        renewal = _renewal_under_way(held)
+        if renewal is not None:
+            raise GrantHeld(_l("%(host)s already has a grant until %(end)s, and its renewal %(reference)s is under "
+                               "way.", host=host, end=end, reference=renewal.reference), held, False)
+        if today < renewal_opens_on(held):
+            raise GrantHeld(_l("%(host)s already has a grant until %(end)s. Its renewal opens on %(when)s: file "
+                               "that then, not a new request.", host=host, end=end,
+                               when=format_date(renewal_opens_on(held), "long")), held, False)
+        raise GrantHeld(_l("%(host)s already has a grant until %(end)s: renew it instead of requesting a new "
+                           "platform.", host=host, end=end), held, True)
+    pending = db.session.scalar(select(CatalogRequest).where(
+        CatalogRequest.instance_id == request.instance_id, CatalogRequest.kind == RequestKind.NEW,
+        CatalogRequest.status.in_(OPEN_STATUSES - {RequestStatus.DRAFT}), CatalogRequest.id != request.id))
+    if pending is not None:
+        raise DomainError(_l("%(host)s is already asked for by request %(reference)s: carry on with that one.",
+                             host=pending.instance.host, reference=pending.reference), "instance_id")
+
+
+def live_grant(instance_id: int) -> Grant | None:
+    """The instance's grant that still holds it (active or in its grace period), if any."""
+    return db.session.scalar(select(Grant).where(Grant.instance_id == instance_id,
+                                                 Grant.status.in_(LIVE_GRANT_STATUSES)).order_by(Grant.ends_on.desc()))
+
+
+def _renewal_under_way(record: Grant, request: CatalogRequest | None = None) -> CatalogRequest | None:
+    other = db.session.scalar(select(CatalogRequest).where(  # (a granted renewal has moved the end date on)
+        CatalogRequest.renews_grant_id == record.id, CatalogRequest.status.in_(OPEN_STATUSES)))
+    return other if other is not None and other is not request else None
+
+
+def _require_move(actor: User | None, request: CatalogRequest, target: RequestStatus) -> None:
+    """The state table allows the move, and the actor is one who makes it."""
     who = TRANSITIONS.get((request.status, target))
     if who is None:
         raise InvalidTransition(_l("A request that is %(current)s cannot become %(new)s.",
                                    current=request.status.label.lower(), new=target.label.lower()))
     if actor is not None:
-        if who == MANAGER and actor.role not in MANAGERS:
+        if who == MANAGER and not CatalogRequest.can_decide(actor):
             raise NotAllowed(_l("Only catalogue managers decide on catalogue requests."))
         if who == COUNCIL:
             _may_file(actor, request.council)
+
+
+def _move(actor: User | None, request: CatalogRequest, target: RequestStatus, now: datetime,
+          changes: dict | None = None) -> None:
+    _require_move(actor, request, target)
     before = request.status
     request.status = target
     request.updated_at = now
@@ -260,17 +402,20 @@ def _move(actor: User | None, request: CatalogRequest, target: RequestStatus, no
     _tell_referent(request)
 
 
-def submit(actor: User | None, request: CatalogRequest, now: datetime) -> None:
-    if request.status is RequestStatus.NEEDS_INFORMATION:
-        raise DomainError(_l("Answer the catalogue managers' question."), "answer")
-    _require_complete(request)
-    if request.kind is RequestKind.NEW and request.status is RequestStatus.DRAFT:
-        request.year = _require_open_call(today_in_madrid(now)).year  # a draft kept from an earlier call
-        _require_single(request.council, request.resource, request.year, request)
-    if request.kind is RequestKind.RENEWAL:
-        _require_renewable(request.renews, today_in_madrid(now), request)
+def _file(actor: User | None, request: CatalogRequest, now: datetime, answer: str | None) -> None:
+    _require_move(actor, request, RequestStatus.SUBMITTED)
+    Problems.raise_if_any(_filing_problems(request, today_in_madrid(now), answer))
+    changes = {}
+    if answer is not None and answer.strip():
+        request.council_answer = answer.strip()[:TEXT_MAX_LENGTH]
+        changes = {"answer": {"before": None, "after": answer.strip()}}
     request.submitted_at = now
-    _move(actor, request, RequestStatus.SUBMITTED, now)
+    _move(actor, request, RequestStatus.SUBMITTED, now, changes)
+
+
+def submit(actor: User | None, request: CatalogRequest, now: datetime) -> None:
+    """File a draft: every unmet requirement is refused at once."""
+    _file(actor, request, now, None)
 
 
 def start_review(actor: User | None, request: CatalogRequest, now: datetime) -> None:
@@ -287,13 +432,7 @@ def ask_information(actor: User | None, request: CatalogRequest, question: str, 
 
 def answer(actor: User | None, request: CatalogRequest, text: str, now: datetime) -> None:
     """The council answers the managers' question and sends the request again."""
-    text = text.strip()
-    if request.status is RequestStatus.NEEDS_INFORMATION and not text:
-        raise DomainError(_l("Answer the catalogue managers' question."), "answer")
-    request.council_answer = text[:TEXT_MAX_LENGTH]
-    _require_complete(request)
-    request.submitted_at = now
-    _move(actor, request, RequestStatus.SUBMITTED, now, {"answer": {"before": None, "after": text}})
+    _file(actor, request, now, text)
 
 
 def withdraw(actor: User | None, request: CatalogRequest, now: datetime) -> None:
@@ -310,9 +449,13 @@ def refuse(actor: User | None, request: CatalogRequest, reason: str, now: dateti
 
 def grant(actor: User | None, request: CatalogRequest, now: datetime, message: str = "") -> Grant:
     """Grant a request: a new grant of two years (a new instance is provisioned), or a renewal that
-    extends the grant by two years from its previous end."""
-    if request.status is RequestStatus.UNDER_REVIEW:
-        _require_complete(request)
+    extends the grant it renews by two years from its previous end; no other grant is ever changed."""
+    _require_move(actor, request, RequestStatus.GRANTED)
+    # Checked again now: what was true on filing may have changed before the decision.
+    problems: list[DomainError] = []
+    _completeness(request, problems)
+    _gather(problems, _require_no_grant_held, request, today_in_madrid(now))
+    Problems.raise_if_any(problems)
     request.manager_message, request.decided_at = message.strip()[:TEXT_MAX_LENGTH], now
     _move(actor, request, RequestStatus.GRANTED, now)
     today = today_in_madrid(now)
@@ -365,9 +508,8 @@ def _require_renewable(record: Grant, today: date, request: CatalogRequest | Non
         raise DomainError(_l("Renewals open on %(when)s, %(days)d days before the grant ends.",
                              when=format_date(renewal_opens_on(record), "long"),
                              days=current_app.config["CATALOG_RENEWAL_WINDOW_DAYS"]))
-    other = db.session.scalar(select(CatalogRequest).where(  # (a granted renewal has moved the end date on)
-        CatalogRequest.renews_grant_id == record.id, CatalogRequest.status.in_(OPEN_STATUSES)))
-    if other is not None and other is not request:
+    other = _renewal_under_way(record, request)
+    if other is not None:
         raise DomainError(_l("The renewal %(reference)s is already under way.", reference=other.reference))
 
 
@@ -462,7 +604,7 @@ def due_reminders(now: datetime) -> list[Reminder]:
     that has been reached and not yet sent for this end date; none once a renewal is filed or granted."""
     today = today_in_madrid(now)
     thresholds = reminder_days()
-    managers = tuple(db.session.scalars(select(User.email).where(User.role == Role.CATALOGUE_MANAGER, User.is_active)))
+    managers = tuple(db.session.scalars(select(User.email).where(CatalogRequest.deciders())))
     found = []
     horizon = today + timedelta(days=max(thresholds))
     for record in db.session.scalars(select(Grant).where(Grant.status == GrantStatus.ACTIVE, Grant.ends_on >= today,

@@ -67,5 +67,7 @@ TRANSITIONS: dict[tuple[RequestStatus, RequestStatus], str] = {
     (RequestStatus.UNDER_REVIEW, RequestStatus.WITHDRAWN): COUNCIL,
     (RequestStatus.NEEDS_INFORMATION, RequestStatus.WITHDRAWN): COUNCIL,
 }
+# A grant that still holds its instance: the council renews it, it does not ask for the platform anew.
+LIVE_GRANT_STATUSES = frozenset({GrantStatus.ACTIVE, GrantStatus.GRACE})
 OPEN_STATUSES = frozenset({RequestStatus.DRAFT, RequestStatus.SUBMITTED, RequestStatus.UNDER_REVIEW,
                            RequestStatus.NEEDS_INFORMATION})

@@ -14,7 +14,7 @@ from helpdesk.catalog.forms import CallForm, DecisionForm, RequestForm, Resource
 from helpdesk.catalog.models import LANGUAGES, CatalogCall, CatalogRequest, Grant, Resource
 from helpdesk.catalog.states import LABELS, TRANSITIONS, GrantStatus, ProjectKind, RequestKind, RequestStatus
 from helpdesk.core import audit, csvsafe
-from helpdesk.core.errors import DomainError
+from helpdesk.core.errors import DomainError, NotAllowed
 from helpdesk.core.forms import show_error
 from helpdesk.core.models import utcnow
 from helpdesk.core.templating import describe_field
@@ -26,7 +26,7 @@ from helpdesk.instances.states import InstanceStatus
 from helpdesk.instances.views import instance_section
 
 bp = Blueprint("catalog", __name__, url_prefix="/catalog")
-MANAGER_ROLES = tuple(services.MANAGERS)
+KEEPER_ROLES = tuple(services.KEEPERS)
 
 describe_field("project_title", _l("Project title"))
 describe_field("desired_host", _l("Address wanted"))
@@ -110,16 +110,53 @@ def _council_choices(form: RequestForm, council: Council | None) -> None:
 
 
 def _data(form: RequestForm) -> services.RequestData:
+def _given(field, empty=None):
+    """What was typed in ``field``, or ``empty`` if the form refused it (the service then runs without it)."""
+    return empty if field.errors or field.data is None else field.data
+
+
+def _attempt(form, write):
+    """Check the form, then run ``write`` (a service); commit only if both accept, and return its result.
+    The service runs even when the form has refused some fields (their values left out, whatever it wrote
+    rolled back after), so that one submit shows every problem next to its field, not one per try."""
+    valid = form.validate_on_submit()
+    if "csrf_token" in form.errors:
+        return None
+    refused = {name for name, field in form._fields.items() if field.errors}
+    try:
+        result = write()
+    except DomainError as error:
+        db.session.rollback()
+        _show_refusals(form, error, refused)
+        return None
+    if not valid:
+        db.session.rollback()
+        return None
+    db.session.commit()
+    return result
+
+
+def _show_refusals(form, error: DomainError, refused=frozenset()) -> None:
+    """Each of a service's refusals next to its field, but none for a field the form itself refused."""
+    for problem in getattr(error, "problems", [error]):
+        if problem.field in refused:
+            continue
+        show_error(form, problem)
+        if isinstance(problem, services.GrantHeld) and problem.renewable and hasattr(form, "renewal_offer"):
+            form.renewal_offer = problem
+
+
     referent = None
-    if form.referent_name.data:
-        referent = ContactData(form.referent_name.data, form.referent_position.data or "",
-                               form.referent_email.data or "", form.referent_phone.data or "")
+    if _given(form.referent_name):
+        referent = ContactData(form.referent_name.data, _given(form.referent_position, ""),
+                               _given(form.referent_email, ""), _given(form.referent_phone, ""))
+    contact_id, instance_id = _given(form.referent_contact_id, ""), _given(form.instance_id, "")
     return services.RequestData(
-        project_kind=form.project_kind.data or "", project_title=form.project_title.data or "",
-        project_description=form.project_description.data or "", project_starts_on=form.project_starts_on.data,
-        referent_contact_id=int(form.referent_contact_id.data) if form.referent_contact_id.data else None,
-        new_referent=referent, instance_id=int(form.instance_id.data) if form.instance_id.data else None,
-        desired_host=form.desired_host.data or "", languages=list(form.languages.data or []),
+        project_kind=_given(form.project_kind, ""), project_title=_given(form.project_title, ""),
+        project_description=_given(form.project_description, ""), project_starts_on=_given(form.project_starts_on),
+        referent_contact_id=int(contact_id) if contact_id.isdigit() else None, new_referent=referent,
+        instance_id=int(instance_id) if instance_id.isdigit() else None,
+        desired_host=_given(form.desired_host, ""), languages=list(_given(form.languages, [])),
         accepts_terms=bool(form.accepts_terms.data))
 
 
@@ -133,20 +170,18 @@ def _prefill(form: RequestForm, data: services.RequestData) -> None:
 
 
 def _save(form: RequestForm, council: Council, item: CatalogRequest | None, renews: Grant | None = None):
-    """Save the draft and, when asked, file it; on a refusal, the form again with the reason by its field."""
+    """Save the draft and, when asked, file it; on refusals, the form again with each reason by its field and
+    what was typed kept."""
     now = utcnow()
-    try:
-        item = services.save_request(current_user, council, _data(form), now, item, renews=renews)
-        if request.form.get("action") == "submit":
-            if item.status is RequestStatus.NEEDS_INFORMATION:
-                services.answer(current_user, item, form.answer.data or "", now)
-            else:
-                services.submit(current_user, item, now)
-    except DomainError as error:
-        db.session.rollback()
-        show_error(form, error)
+    if request.form.get("action") == "submit":
+        saved = _attempt(form, lambda: services.file_request(current_user, council, _data(form), now, item,
+                                                             renews=renews, answer=_given(form.answer, "")))
+    else:
+        saved = _attempt(form, lambda: services.save_request(current_user, council, _data(form), now, item,
+                                                             renews=renews))
+    if saved is None:
         return None
-    db.session.commit()
+    item = saved
     if item.status is RequestStatus.DRAFT:
         flash(_("Draft %(reference)s saved: file it when it is complete.", reference=item.reference), "success")
     else:
@@ -168,7 +203,7 @@ def new():
     if request.method == "POST" and council is None:
         form.validate()
         form.council_id.errors = [_("Choose the council the request is for.")]
-    elif council is not None and request.form.get("action") in ("save", "submit") and form.validate_on_submit():
+    elif council is not None and request.form.get("action") in ("save", "submit"):
         response = _save(form, council, None)
         if response is not None:
             return response
@@ -188,7 +223,7 @@ def edit(request_id: int):
             item.project_starts_on, item.referent_contact_id, None, item.instance_id, item.desired_host,
             list(item.languages), item.accepts_terms))
         form.council_id.data = item.council_id
-    elif form.validate_on_submit():
+    else:
         response = _save(form, item.council, item)
         if response is not None:
             return response
@@ -207,7 +242,7 @@ def renew(grant_id: int):
     if request.method == "GET":
         _prefill(form, services.renewal_prefill(record))
         form.council_id.data = record.council_id
-    elif form.validate_on_submit():
+    else:
         response = _save(form, record.council, None, renews=record)
         if response is not None:
             return response
@@ -224,11 +259,11 @@ def show(request_id: int):
 
 def _show(item: CatalogRequest, form: DecisionForm | None = None, status: int = 200):
     moves = {target: who for (source, target), who in TRANSITIONS.items() if source is item.status}
-    is_manager = current_user.role in services.MANAGERS
+    may_decide = CatalogRequest.can_decide(current_user)
     may_file = not current_user.is_staff or current_user.role in services.FILERS
     record = db.session.scalar(select(Grant).where((Grant.request_id == item.id) | (
         (Grant.id == item.renews_grant_id) if item.renews_grant_id else False)))
-    return render_template("catalog/request.html", item=item, moves=moves, is_manager=is_manager,
+    return render_template("catalog/request.html", item=item, moves=moves, may_decide=may_decide,
                            may_file=may_file, form=form or DecisionForm(), grant=record,
                            trail=audit.trail(item) if current_user.is_staff else []), status
 
@@ -256,8 +291,8 @@ def act(request_id: int, action: str):
     except DomainError as error:
         db.session.rollback()
         item = visible_request(request_id)
-        show_error(form, error)
-        return _show(item, form, 422)
+        _show_refusals(form, error)
+        return _show(item, form, 403 if isinstance(error, NotAllowed) else 422)
     db.session.commit()
     flash(_("Request %(reference)s: %(status)s.", reference=item.reference, status=item.status.label.lower()),
           "success")
@@ -265,7 +300,7 @@ def act(request_id: int, action: str):
 
 
 @bp.get("/calls")
-@roles_required(*MANAGER_ROLES)
+@roles_required(*KEEPER_ROLES)
 def calls():
     items = db.session.scalars(select(CatalogCall).order_by(CatalogCall.year.desc())).all()
     resources = db.session.scalars(select(Resource).order_by(Resource.name)).all()
@@ -275,41 +310,33 @@ def calls():
 
 @bp.route("/calls/new", methods=["GET", "POST"], defaults={"call_id": None})
 @bp.route("/calls/<int:call_id>", methods=["GET", "POST"])
-@roles_required(*MANAGER_ROLES)
+@roles_required(*KEEPER_ROLES)
 def call(call_id: int | None):
     item = db.get_or_404(CatalogCall, call_id) if call_id else None
     form = CallForm(obj=item) if request.method == "GET" and item else CallForm()
-    if form.validate_on_submit():
-        try:
-            item = lists.save_call(current_user, form.year.data, form.opens_on.data, form.closes_on.data, item)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Call %(year)d saved.", year=item.year), "success")
+    if request.method == "POST":
+        saved = _attempt(form, lambda: lists.save_call(current_user, _given(form.year), _given(form.opens_on),
+                                                       _given(form.closes_on), item))
+        if saved is not None:
+            flash(_("Call %(year)d saved.", year=saved.year), "success")
             return redirect(url_for("catalog.calls"))
     return render_template("catalog/call.html", form=form, item=item,
                            trail=audit.trail(item) if item else []), 422 if form.errors else 200
 
 
 @bp.route("/resources/<int:resource_id>", methods=["GET", "POST"])
-@roles_required(*MANAGER_ROLES)
+@roles_required(*KEEPER_ROLES)
 def resource(resource_id: int):
     item = db.get_or_404(Resource, resource_id)
     form = ResourceForm(obj=item) if request.method == "GET" else ResourceForm()
     if request.method == "GET":
         form.requirements.data = "\n".join(item.requirements)
-    if form.validate_on_submit():
-        try:
-            lists.save_resource(current_user, item, form.name.data, form.description.data or "",
-                                (form.requirements.data or "").splitlines(), form.is_active.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_error(form, error)
-        else:
-            db.session.commit()
-            flash(_("Resource “%(name)s” saved.", name=item.name), "success")
+    if request.method == "POST":
+        saved = _attempt(form, lambda: lists.save_resource(
+            current_user, item, _given(form.name, ""), _given(form.description, ""),
+            _given(form.requirements, "").splitlines(), bool(form.is_active.data)))
+        if saved is not None:
+            flash(_("Resource “%(name)s” saved.", name=saved.name), "success")
             return redirect(url_for("catalog.calls"))
     return render_template("catalog/resource.html", form=form, item=item, trail=audit.trail(item)), \
         422 if form.errors else 200
@@ -321,7 +348,10 @@ def catalog_labels():
         """When the instance's current grant ends (what an instance card shows), or None."""
         return db.session.scalar(select(Grant.ends_on).where(
             Grant.instance_id == instance.id, Grant.status != GrantStatus.LAPSED).order_by(Grant.ends_on.desc()))
-    return {"catalog_labels": LABELS, "GrantStatus": GrantStatus, "RequestKind": RequestKind, "grant_end": grant_end}
+    def may_keep_catalogue(user) -> bool:
+        return getattr(user, "role", None) in services.KEEPERS
+    return {"catalog_labels": LABELS, "GrantStatus": GrantStatus, "RequestKind": RequestKind, "grant_end": grant_end,
+            "may_keep_catalogue": may_keep_catalogue}
 
 
 @instance_section

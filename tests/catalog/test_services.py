@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from helpdesk.auth.models import Role
 from helpdesk.catalog import services
-from helpdesk.catalog.models import CatalogCall, Grant, RenewalReminder
+from helpdesk.catalog.models import CatalogCall, CatalogRequest, Grant, RenewalReminder
 from helpdesk.catalog.services import RequestData
 from helpdesk.catalog.states import GrantStatus, RequestStatus
 from helpdesk.core.errors import DomainError, InvalidTransition, NotAllowed
@@ -245,3 +245,111 @@ def test_an_unrenewed_grant_has_a_grace_period_then_lapses_with_its_instance(app
     assert record.status is GrantStatus.LAPSED and record.instance.status is InstanceStatus.LAPSED
     with pytest.raises(DomainError, match="has lapsed"):
         services.save_request(None, vic, RequestData(), at(date(2027, 8, 1)), renews=record)
+
+
+# --- Every problem at once; a platform that already has a grant is renewed; who decides -------------------
+
+def test_filing_refuses_every_unmet_requirement_at_once_and_keeps_nothing(app, english, call, vic):
+    user = factories.user(Role.COUNCIL_USER, of=vic)
+    now = at(date(2026, 2, 10))
+    with pytest.raises(services.Problems) as refused:
+        services.file_request(user, vic, RequestData(project_title="Pressupostos participatius"), now)
+    assert {problem.field: str(problem.message) for problem in refused.value.problems} == {
+        "project_kind": "Requirement 1: say what kind of project the platform is for.",
+        "project_description": "Requirement 1: describe the project.",
+        "referent_contact_id": "Requirement 2: name the municipal technical referent.",
+        "desired_host": "Give the address wanted for the new platform, or choose the council's existing one.",
+        "languages": "Choose at least one language.",
+        "accepts_terms": "Accept the platform's code of ethics and social contract to file the request."}
+    db.session.rollback()
+    assert db.session.scalar(select(CatalogRequest)) is None
+
+    # A value of the wrong form and the requirements it leaves unmet, together; the new referent's own
+    # problem is named by the form's field for it.
+    referent = factories.contact(vic, "Marta Puig", email="marta@vic.cat")
+    with pytest.raises(services.Problems) as refused:
+        services.file_request(user, vic, complete(referent, desired_host="vic.example.org", project_title="",
+                                                  referent_contact_id=None,
+                                                  new_referent=services.ContactData("Pere Soler", email="no")), now)
+    assert [problem.field for problem in refused.value.problems] == ["referent_email", "desired_host",
+                                                                    "project_title", "referent_contact_id"]
+    db.session.rollback()
+    draft = services.save_request(user, vic, RequestData(project_title="Només el títol"), now)
+    with pytest.raises(services.Problems) as refused:
+        services.submit(user, draft, now)
+    assert len(refused.value.problems) == 6
+
+
+def test_a_platform_with_a_live_grant_is_offered_its_renewal_not_a_new_request(app, english, call, vic):
+    user = factories.user(Role.COUNCIL_USER, of=vic)
+    record = decided(filed(vic, user), factories.user(Role.CATALOGUE_MANAGER))  # 12 Feb 2026 – 12 Feb 2028
+    referent = record.request.referent
+    again = complete(referent, instance_id=record.instance_id, desired_host="")
+    with pytest.raises(services.Problems) as refused:
+        services.save_request(user, vic, again, at(date(2026, 3, 1)))
+    [held] = refused.value.problems
+    assert held.field == "instance_id" and not held.renewable
+    assert str(held.message) == ("participa-vic.diba.cat already has a grant until February 12, 2028. Its "
+                                          "renewal opens on November 14, 2027: file that then, not a new request.")
+    db.session.rollback()
+
+    db.session.add(CatalogCall(year=2027, opens_on=date(2027, 11, 2), closes_on=date(2028, 1, 31)))
+    db.session.commit()
+    with pytest.raises(services.Problems) as refused:  # refused with whatever else is wrong, on filing too
+        services.file_request(user, vic, complete(referent, instance_id=record.instance_id, desired_host="",
+                                                  accepts_terms=False), at(date(2027, 12, 1)))
+    held = next(problem for problem in refused.value.problems if problem.field == "instance_id")
+    assert held.renewable and held.grant_id == record.id
+    assert "renew it instead of requesting a new platform" in str(held.message)
+    db.session.rollback()
+
+    renewal = services.save_request(user, vic, services.renewal_prefill(record), at(date(2027, 12, 1)), renews=record)
+    db.session.commit()
+    with pytest.raises(DomainError, match=f"its renewal {renewal.reference} is under way"):
+        services.save_request(user, vic, again, at(date(2027, 12, 2)))
+    db.session.rollback()
+    assert (record.starts_on, record.ends_on, record.status) == (date(2026, 2, 12), date(2028, 2, 12),
+                                                                 GrantStatus.ACTIVE)
+
+
+def test_granting_checks_again_and_never_moves_or_shortens_another_grant(app, english, call, vic):
+    manager = factories.user(Role.CATALOGUE_MANAGER)
+    instance = factories.instance(vic, url="https://participa.vic.cat")
+    request = filed(vic, factories.user(Role.COUNCIL_USER, of=vic), instance_id=instance.id, desired_host="")
+    services.start_review(manager, request, at(date(2026, 2, 11)))
+    # Meanwhile the instance was granted by another decision (say, a request from before this rule).
+    other = Grant(council=vic, resource=request.resource, instance=instance, request=request,
+                  starts_on=date(2025, 6, 1), ends_on=date(2027, 6, 1))
+    db.session.add(other)
+    db.session.commit()
+    with pytest.raises(DomainError, match="participa.vic.cat already has a grant until June 1, 2027"):
+        services.grant(manager, request, at(date(2026, 2, 12)))
+    db.session.rollback()
+    assert request.status is RequestStatus.UNDER_REVIEW
+    assert db.session.scalars(select(Grant)).all() == [other]
+    assert (other.starts_on, other.ends_on, other.status) == (date(2025, 6, 1), date(2027, 6, 1), GrantStatus.ACTIVE)
+
+    # Once that grant has lapsed the platform may be granted anew: a grant of its own, the old one untouched.
+    other.status, other.lapsed_on = GrantStatus.LAPSED, date(2026, 1, 10)
+    db.session.commit()
+    record = services.grant(manager, request, at(date(2026, 2, 12)))
+    db.session.commit()
+    assert (record.starts_on, record.ends_on) == (date(2026, 2, 12), date(2028, 2, 12))
+    assert (other.starts_on, other.ends_on, other.status, other.lapsed_on) == (
+        date(2025, 6, 1), date(2027, 6, 1), GrantStatus.LAPSED, date(2026, 1, 10))
+
+
+def test_only_catalogue_managers_decide_not_administrators(app, english, call, vic):
+    admin, manager = factories.user(Role.ADMIN), factories.user(Role.CATALOGUE_MANAGER)
+    request = filed(vic, factories.user(Role.COUNCIL_USER, of=vic))
+    now = at(date(2026, 2, 11))
+    with pytest.raises(NotAllowed, match="Only catalogue managers decide"):
+        services.start_review(admin, request, now)
+    services.start_review(manager, request, now)
+    for decide in (lambda who: services.grant(who, request, now), lambda who: services.refuse(who, request, "No.", now),
+                   lambda who: services.ask_information(who, request, "Quan?", now)):
+        with pytest.raises(NotAllowed, match="Only catalogue managers decide"):
+            decide(admin)
+    assert request.status is RequestStatus.UNDER_REVIEW and db.session.scalar(select(Grant)) is None
+    assert [CatalogRequest.can_decide(user) for user in (admin, manager)] == [False, True]
+    assert services.grant(manager, request, now).ends_on == date(2028, 2, 11)
