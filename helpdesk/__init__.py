@@ -46,6 +46,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     _setup_login()
 
     from helpdesk.core import templating
+    from helpdesk.core.routing import DatabaseInteger, DeskRequest
+    app.url_map.converters["int"] = DatabaseInteger  # before any route is added
+    app.request_class = DeskRequest
     templating.register(app)
     _register_blueprints(app)
 

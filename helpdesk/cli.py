@@ -186,7 +186,7 @@ def export_tickets_command(format_: str, output: Path | None) -> None:
 
     write = write_json if format_ == "json" else write_csv
     if output is None:
-        write(click.get_text_stream("stdout"))
+        write(sys.stdout)
         return
     temporary = output.with_name(output.name + ".part")
     with temporary.open("w", encoding="utf-8", newline="") as stream:

@@ -10,10 +10,10 @@ from wtforms.validators import DataRequired, EqualTo, Length, Optional
 from helpdesk.auth.models import (EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH,
                                   ROLE_LABELS, Role)
 from helpdesk.config import LANGUAGE_LABELS
-from helpdesk.core.forms import strip
+from helpdesk.core.forms import Form, optional_record_id, strip
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH)], filters=[strip])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)])
     next = HiddenField()
@@ -36,12 +36,12 @@ class SetPasswordForm(NewPasswordMixin, FlaskForm):
     pass
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(Form):
     language = SelectField(_l("Language"), choices=list(LANGUAGE_LABELS.items()))
     save = SubmitField(_l("Save preferences"))
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(Form):
     """The language picker in every page's header."""
 
     language = SelectField(_l("Language"), choices=list(LANGUAGE_LABELS.items()))
@@ -52,16 +52,13 @@ def coerce_role(value):
     return value if isinstance(value, Role) else Role(value)
 
 
-def coerce_optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
 
-
-class UserForm(FlaskForm):
+class UserForm(Form):
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH)], filters=[strip])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)], filters=[strip])
     role = SelectField(_l("Role"), coerce=coerce_role,
                        choices=[(role.value, label) for role, label in ROLE_LABELS.items()])
-    council_id = SelectField(_l("Council"), coerce=coerce_optional_int, validators=[Optional()],
+    council_id = SelectField(_l("Council"), coerce=optional_record_id, validators=[Optional()],
                              description=_l("Only for council users."))
     language = SelectField(_l("Language"), choices=list(LANGUAGE_LABELS.items()))
     is_active = BooleanField(_l("Active"), default=True)

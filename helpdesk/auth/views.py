@@ -20,6 +20,7 @@ from helpdesk.core import audit
 from helpdesk.core.errors import DomainError
 from helpdesk.core.forms import show_error
 from helpdesk.core.models import utcnow
+from helpdesk.core.pagination import paginate
 from helpdesk.core.templating import describe_field
 from helpdesk.core.views import safe_next
 from helpdesk.councils.models import Council
@@ -123,7 +124,7 @@ def users():
         statement = statement.where(or_(func.lower(User.name).like(pattern), func.lower(User.email).like(pattern)))
     if role in {item.value for item in Role}:
         statement = statement.where(User.role == Role(role))
-    page = db.paginate(statement, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(statement)
     return render_template("auth/users.html", page=page, query=query, role=role, roles=list(Role))
 
 
@@ -194,4 +195,5 @@ def reset_password(user_id: int):
 
 @bp.app_context_processor
 def language_picker():
-    return {"language_form": LanguageForm(), "language_labels": LANGUAGE_LABELS}
+    # Not filled from the request: every page shows it, the 413 page too, whose body must not be read.
+    return {"language_form": LanguageForm(formdata=None), "language_labels": LANGUAGE_LABELS}

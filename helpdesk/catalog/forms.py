@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from helpdesk.catalog.models import LANGUAGES, TEXT_MAX_LENGTH, TITLE_MAX_LENGTH
 from helpdesk.catalog.states import ProjectKind
-from helpdesk.core.forms import strip
+from helpdesk.core.forms import Form, record_id, strip
 from helpdesk.instances.forms import CheckboxesField
 
+# The forms check each value's form (length, date, choice; NUL bytes and years outside 1900–2100 through
+# ``Form``); whether a request is complete is the services' rule, and the views show both together.
 
-class RequestForm(FlaskForm):
-    council_id = SelectField(_l("Council"), coerce=int, validators=[Optional()])
+
+class RequestForm(Form):
+    council_id = SelectField(_l("Council"), coerce=record_id, validators=[Optional()])
     project_kind = SelectField(_l("Kind of project"), validators=[Optional()])
     project_title = StringField(_l("Project title"), validators=[Length(max=TITLE_MAX_LENGTH)], filters=[strip])
     project_description = TextAreaField(_l("What the project is about"), validators=[Length(max=TEXT_MAX_LENGTH)],
@@ -35,21 +37,22 @@ class RequestForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.renewal_offer = None  # set by the view when the chosen platform has a grant to renew instead
         self.project_kind.choices = [("", "—")] + [(item.value, item.label) for item in ProjectKind]
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     message = TextAreaField(_l("Message to the council"), validators=[Length(max=TEXT_MAX_LENGTH)], filters=[strip],
                             description=_l("Required to ask for information or to refuse; the council sees it."))
 
 
-class CallForm(FlaskForm):
-    year = IntegerField(_l("Year"), validators=[DataRequired(), NumberRange(2000, 2100)])
-    opens_on = DateField(_l("Opens on"), validators=[DataRequired()])
-    closes_on = DateField(_l("Closes on"), validators=[DataRequired()])
+class CallForm(Form):
+    year = IntegerField(_l("Year"), validators=[InputRequired(), NumberRange(2000, 2100)])
+    opens_on = DateField(_l("Opens on"), validators=[InputRequired()])
+    closes_on = DateField(_l("Closes on"), validators=[InputRequired()])
 
 
-class ResourceForm(FlaskForm):
+class ResourceForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)], filters=[strip])
     description = TextAreaField(_l("Description"), validators=[Length(max=TEXT_MAX_LENGTH)], filters=[strip])
     requirements = TextAreaField(_l("Requirements"), validators=[Length(max=TEXT_MAX_LENGTH)], filters=[strip],

@@ -15,8 +15,9 @@ from helpdesk.catalog.models import LANGUAGES, CatalogCall, CatalogRequest, Gran
 from helpdesk.catalog.states import LABELS, TRANSITIONS, GrantStatus, ProjectKind, RequestKind, RequestStatus
 from helpdesk.core import audit, csvsafe
 from helpdesk.core.errors import DomainError, NotAllowed
-from helpdesk.core.forms import show_error
+from helpdesk.core.forms import id_argument, show_error
 from helpdesk.core.models import utcnow
+from helpdesk.core.pagination import paginate
 from helpdesk.core.templating import describe_field
 from helpdesk.councils.models import Contact, Council
 from helpdesk.councils.services import ContactData
@@ -72,13 +73,13 @@ def index():
 @bp.get("/requests")
 @staff_required
 def requests():
-    year = request.args.get("year", type=int)
+    year = id_argument(request.args, "year")
     status = request.args.get("status", "")
     query = lists.requests_query(year, status)
     if request.args.get("format") == "csv":
         return csvsafe.download("catalog-requests", lists.requests_csv_rows(db.session.scalars(query)))
     years = db.session.scalars(select(CatalogRequest.year).distinct().order_by(CatalogRequest.year.desc())).all()
-    return render_template("catalog/requests.html", page=db.paginate(query, per_page=50, error_out=False),
+    return render_template("catalog/requests.html", page=paginate(query, per_page=50),
                            year=year, status=status, years=years, statuses=list(RequestStatus))
 
 
@@ -88,7 +89,7 @@ def grants():
     view = request.args.get("view", "ending")
     if view not in ("ending", "grace", "lapsed", "all"):
         view = "ending"
-    days = max(1, min(request.args.get("days", 90, type=int) or 90, 3650))
+    days = max(1, min(id_argument(request.args, "days") or 90, 3650))
     today = services.today_in_madrid(utcnow())
     query = lists.grants_query(view, today, days)
     if request.args.get("format") == "csv":
@@ -109,7 +110,6 @@ def _council_choices(form: RequestForm, council: Council | None) -> None:
         form.instance_id.choices = [("", _("A new platform"))]
 
 
-def _data(form: RequestForm) -> services.RequestData:
 def _given(field, empty=None):
     """What was typed in ``field``, or ``empty`` if the form refused it (the service then runs without it)."""
     return empty if field.errors or field.data is None else field.data
@@ -146,6 +146,7 @@ def _show_refusals(form, error: DomainError, refused=frozenset()) -> None:
             form.renewal_offer = problem
 
 
+def _data(form: RequestForm) -> services.RequestData:
     referent = None
     if _given(form.referent_name):
         referent = ContactData(form.referent_name.data, _given(form.referent_position, ""),

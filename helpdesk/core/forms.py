@@ -1,11 +1,77 @@
 """Form helpers shared by every domain."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField
+from datetime import date, datetime
+from typing import Any
 
-from helpdesk.config import LANGUAGE_LABELS
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, DateTimeLocalField, DecimalField, Field, IntegerField, SelectField, TimeField
+
 from helpdesk.core.errors import DomainError
+from helpdesk.core.validation import LARGEST_NUMBER, whole_number
+
+# Years people mean, whatever the form.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2100
+
+
+def record_id(value: Any) -> int:
+    """A record's id as a form or an address gives it; ValueError for anything no id column holds."""
+    number = value if isinstance(value, int) and not isinstance(value, bool) else None
+    if number is None and isinstance(value, str):
+        number = whole_number(value)
+    if number is None or not 0 <= number <= LARGEST_NUMBER:  # 0 is the "none" choice of some lists
+        raise ValueError(_l("Not a valid choice."))
+    return number
+
+
+def optional_record_id(value: Any) -> int | None:
+    """A record's id, or None for an empty choice."""
+    return None if value in (None, "", "None") else record_id(value)
+
+
+def id_argument(values: Any, name: str) -> int | None:
+    """The id named ``name`` in a query string or form (``request.args``/``request.form``), or None."""
+    try:
+        return optional_record_id(values.get(name))
+    except ValueError:
+        return None
+
+
+class Form(FlaskForm):
+    """The base of every form of the desk: beside each form's own rules, every field refuses what no
+    column can hold (NUL characters, text that was not UTF-8, numbers past the integer range, dates before
+    1900 or after 2100, dates that do not exist), each with its own message next to the field."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            problem = field_problem(field)
+            if problem is not None:
+                field.errors = [problem]
+                valid = False
+        return valid
+
+
+def field_problem(field: Field) -> Any:
+    """Why ``field`` cannot be stored whatever the form's rules, or None."""
+    texts = [value for value in field.raw_data or () if isinstance(value, str)]
+    if any("\x00" in value for value in texts):
+        return _l("This field cannot contain a NUL character.")
+    if any("\ufffd" in value for value in texts):
+        return _l("This field holds bytes that are not UTF-8 text.")
+    if isinstance(field, (DateField, DateTimeLocalField, TimeField)) and field.process_errors and texts \
+            and texts[0].strip():
+        return (_l("“%(value)s” is not a real time.", value=texts[0][:40]) if isinstance(field, TimeField)
+                else _l("“%(value)s” is not a real date.", value=texts[0][:40]))
+    if isinstance(field, (IntegerField, DecimalField)) and field.process_errors and texts and texts[0].strip():
+        return _l("“%(value)s” is not a number.", value=texts[0][:40])
+    if isinstance(field.data, (int, float)) and not isinstance(field.data, bool) and isinstance(
+            field, (IntegerField, DecimalField, SelectField)) and abs(field.data) > LARGEST_NUMBER:
+        return _l("This number is too large.")
+    if isinstance(field.data, (date, datetime)) and not EARLIEST_YEAR <= field.data.year <= LATEST_YEAR:
+        return _l("Give a date between %(first)d and %(last)d.", first=EARLIEST_YEAR, last=LATEST_YEAR)
+    return None
 
 
 def show_error(form: FlaskForm, error: DomainError) -> None:
@@ -21,15 +87,5 @@ def strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-class LanguageForm(FlaskForm):
-    language = SelectField(choices=list(LANGUAGE_LABELS.items()))
-    next = HiddenField()
-
-
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button's form: nothing but the CSRF token."""
-
-
-def spreadsheet_text(value: str) -> str:
-    """Free text for a CSV that people open in a spreadsheet: a leading = + - @ would make it a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from helpdesk.core.html import sanitize_html
+from helpdesk.core.pagination import page_url
 from helpdesk.core.validation import display_phone
 
 # How the audit trail names fields and their coded values; each domain adds its own with `describe_field`.
@@ -71,7 +72,7 @@ def filesize(size: int) -> str:
         return f"{size} B"
     if size < 1024 * 1024:
         return f"{size / 1024:.0f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
+    return f"{size / (1024 * 1024):.1f}".removesuffix(".0") + " MB"
 
 
 def minutes(value: int | float | None) -> str:
@@ -99,8 +100,8 @@ def register(app: Flask) -> None:
         grouping=lambda key: str(GROUPINGS.get(key, key)),
         delivery_state=lambda key: str(DELIVERY_STATES.get(key, key)),
         dateformat=lambda value, style="medium": format_date(value, style) if value else "—",
-        reject_page=lambda args: {key: value for key, value in args.to_dict(flat=False).items() if key != "page"},
     )
+    app.jinja_env.globals["page_url"] = page_url
 
     @app.context_processor
     def language():

@@ -10,6 +10,8 @@ from flask_babel import lazy_gettext as _l
 from helpdesk.core.errors import DomainError
 
 DEFAULT_PHONE_REGION = "ES"
+# The largest whole number an id or count column holds (PostgreSQL's integer): past it, it names nothing of ours.
+LARGEST_NUMBER = 2**31 - 1
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.[a-z]{2,63}$")
 
 
@@ -63,6 +65,6 @@ def split_list(raw: str) -> list[str]:
 
 def whole_number(text: str | None, prefix: str = "") -> int | None:
     """``text`` as a non-negative whole number written in ASCII digits (after an optional prefix such as
-    "#"), or None: "²".isdigit() is True, but it is no number anyone typed."""
+    "#") that a column can hold, or None: "²".isdigit() is True, but it is no number anyone typed."""
     value = (text or "").strip().removeprefix(prefix).strip()
-    return int(value) if re.fullmatch(r"[0-9]{1,18}", value) else None
+    return int(value) if re.fullmatch(r"[0-9]{1,10}", value) and int(value) <= LARGEST_NUMBER else None

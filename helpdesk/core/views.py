@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import text
 
+from helpdesk.core.templating import filesize
 from helpdesk.extensions import db
 
 bp = Blueprint("core", __name__)
@@ -46,7 +47,9 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(404, lambda e: page(404, _("Not found"),
                                                    _("This page does not exist, or it is not yours to see.")))
     app.register_error_handler(405, lambda e: page(405, _("Not allowed"), _("This address does not take that request.")))
-    app.register_error_handler(413, lambda e: page(413, _("Too large"), _("What you sent is larger than allowed.")))
+    app.register_error_handler(413, lambda e: page(413, _("Too large"), _(
+        "What you sent is larger than the %(limit)s a form may carry: nothing was saved. Go back and send it "
+        "with fewer or smaller files.", limit=filesize(app.config["MAX_CONTENT_LENGTH"]))))
     app.register_error_handler(CSRFError, lambda e: page(
         400, _("Form expired"), _("The form could not be checked (it is missing its security token or it has "
                                    "expired). Go back, reload the page and send it again.")))

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from helpdesk.core.forms import strip
+from helpdesk.core.forms import Form, strip
 from helpdesk.councils.models import COUNCIL_KIND_LABELS, INE_CODE_HELP, NAME_MAX_LENGTH, CouncilKind
 
 
@@ -14,7 +13,7 @@ def coerce_kind(value):
     return value if isinstance(value, CouncilKind) else CouncilKind(value)
 
 
-class CouncilForm(FlaskForm):
+class CouncilForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)], filters=[strip])
     kind = SelectField(_l("Kind"), coerce=coerce_kind,
                        choices=[(kind.value, label) for kind, label in COUNCIL_KIND_LABELS.items()])
@@ -29,7 +28,7 @@ class CouncilForm(FlaskForm):
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=10000)])
 
 
-class ContactForm(FlaskForm):
+class ContactForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)], filters=[strip])
     position = StringField(_l("Position"), validators=[Optional(), Length(max=NAME_MAX_LENGTH)], filters=[strip])
     email = EmailField(_l("E-mail"), validators=[Optional(), Length(max=254)], filters=[strip])

@@ -1,7 +1,7 @@
 """Councils and contacts: lists, pages and forms."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -11,7 +11,8 @@ from helpdesk.auth.access import roles_required, staff_required
 from helpdesk.auth.models import Role
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError
-from helpdesk.core.forms import show_error
+from helpdesk.core.forms import id_argument, show_error
+from helpdesk.core.pagination import paginate
 from helpdesk.core.templating import describe_field
 from helpdesk.core.validation import display_phone, split_list
 from helpdesk.councils.forms import ContactForm, CouncilForm
@@ -36,7 +37,7 @@ def council_filed_for() -> Council | None:
     the one chosen in the form or named in the address."""
     if not current_user.is_staff:
         return db.session.get(Council, current_user.council_id)
-    council_id = request.form.get("council_id", type=int) or request.args.get("council_id", type=int)
+    council_id = id_argument(request.form, "council_id") or id_argument(request.args, "council_id")
     return db.session.get(Council, council_id) if council_id else None
 
 
@@ -66,7 +67,7 @@ def index():
             Council.id.in_(select(CouncilDomain.council_id).where(CouncilDomain.domain.like(pattern)))))
     if kind in {item.value for item in CouncilKind}:
         statement = statement.where(Council.kind == CouncilKind(kind))
-    page = db.paginate(statement, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(statement)
     return render_template("councils/index.html", page=page, query=query, kind=kind, kinds=list(CouncilKind))
 
 

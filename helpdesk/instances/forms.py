@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField, TextAreaField, widgets
 from wtforms.validators import DataRequired, Length, Optional
 
-from helpdesk.core.forms import strip
+from helpdesk.core.forms import Form, record_id, strip
 from helpdesk.instances.models import KNOWN_MODULES, URL_MAX_LENGTH
 from helpdesk.instances.states import InstanceStatus
 
@@ -16,8 +15,8 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class InstanceForm(FlaskForm):
-    council_id = SelectField(_l("Council"), coerce=int)
+class InstanceForm(Form):
+    council_id = SelectField(_l("Council"), coerce=record_id)
     base_url = StringField(_l("Address"), validators=[DataRequired(), Length(max=URL_MAX_LENGTH)], filters=[strip],
                            description=_l("The platform's own address, e.g. https://participa.vic.cat"))
     decidim_version = StringField(_l("Decidim version"), validators=[Optional(), Length(max=32)], filters=[strip],
@@ -30,11 +29,11 @@ def coerce_status(value):
     return value if isinstance(value, InstanceStatus) else InstanceStatus(value)
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     status = SelectField(_l("New status"), coerce=coerce_status)
 
 
-class ReleaseForm(FlaskForm):
+class ReleaseForm(Form):
     version = StringField(_l("Version"), validators=[DataRequired(), Length(max=32)], filters=[strip],
                           description=_l("For example 0.32.2."))
     released_on = DateField(_l("Released on"), validators=[DataRequired()])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -13,8 +13,9 @@ from helpdesk.auth.access import roles_required, staff_required
 from helpdesk.auth.models import Role
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError
-from helpdesk.core.forms import ConfirmForm, show_error
+from helpdesk.core.forms import ConfirmForm, id_argument, show_error
 from helpdesk.core.models import utcnow
+from helpdesk.core.pagination import paginate
 from helpdesk.core.templating import describe_field
 from helpdesk.councils.models import Council
 from helpdesk.extensions import db
@@ -56,7 +57,7 @@ def index():
         statement = statement.where(or_(PlatformInstance.base_url.like(pattern), func.lower(Council.name).like(pattern)))
     if status in {item.value for item in InstanceStatus}:
         statement = statement.where(PlatformInstance.status == InstanceStatus(status))
-    page = db.paginate(statement, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(statement)
     return render_template("instances/index.html", page=page, query=query, status=status,
                            statuses=list(InstanceStatus))
 
@@ -68,7 +69,7 @@ def _council_choices():
 @bp.route("/instances/new", methods=["GET", "POST"])
 @roles_required(*EDITORS)
 def new():
-    form = InstanceForm(council_id=request.args.get("council", type=int))
+    form = InstanceForm(council_id=id_argument(request.args, "council"))
     form.council_id.choices = _council_choices()
     if form.validate_on_submit():
         council = db.get_or_404(Council, form.council_id.data)

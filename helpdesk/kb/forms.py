@@ -2,15 +2,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from helpdesk.core.forms import strip
+from helpdesk.core.forms import Form, strip
 from helpdesk.kb.models import BODY_MAX_LENGTH, TITLE_MAX_LENGTH
 
 
-class ArticleForm(FlaskForm):
+class ArticleForm(Form):
     slug = StringField(_l("Address"), validators=[DataRequired(), Length(max=100)], filters=[strip],
                        description=_l("The end of its link: lower-case letters, digits and hyphens."))
     category = SelectField(_l("Category"))
@@ -27,5 +26,5 @@ class ArticleForm(FlaskForm):
     body_en = TextAreaField(_l("Text (English, Markdown)"), validators=[Length(max=BODY_MAX_LENGTH)])
 
 
-class FeedbackForm(FlaskForm):
+class FeedbackForm(Form):
     pass

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from helpdesk.auth.access import staff_required
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError
-from helpdesk.core.forms import show_error
+from helpdesk.core.forms import id_argument, show_error
 from helpdesk.core.models import transaction_cache, utcnow
 from helpdesk.core.templating import describe_field
 from helpdesk.extensions import db
@@ -144,7 +144,7 @@ def versions(article_id: int, language: str):
                                                      ArticleText.language == language))
     history = db.session.scalars(select(ArticleVersion).where(ArticleVersion.text_id == text.id)
                                  .order_by(ArticleVersion.version.desc())).all()
-    shown = request.args.get("version", type=int) or text.version
+    shown = id_argument(request.args, "version") or text.version
     current = next((version for version in history if version.version == shown), None)
     previous = next((version for version in history if version.version == shown - 1), None)
     diff = []

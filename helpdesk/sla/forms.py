@@ -5,11 +5,10 @@ import re
 from datetime import time
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, ValidationError
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from helpdesk.core.forms import strip
+from helpdesk.core.forms import Form, strip
 from helpdesk.sla.models import NAME_MAX_LENGTH, OFFICIAL_HOLIDAYS
 from helpdesk.sla.services import WEEKDAYS
 
@@ -38,7 +37,7 @@ def hours_validator(form, field):
         raise ValidationError(_l("“%(part)s” is not an interval such as 09:00-14:00.", part=str(error))) from None
 
 
-class CalendarForm(FlaskForm):
+class CalendarForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)], filters=[strip])
     timezone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)], filters=[strip],
                            default="Europe/Madrid")
@@ -53,7 +52,7 @@ for _weekday, _label in WEEKDAYS.items():
         description=_l("For example 09:00-14:00, 15:00-17:00. Empty: closed.") if _weekday == 0 else ""))
 
 
-class HolidayForm(FlaskForm):
+class HolidayForm(Form):
     day = DateField(_l("Date"), validators=[DataRequired()])
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)], filters=[strip],
                        description=_l("A local holiday or a one-off closure."))
@@ -63,7 +62,7 @@ def optional_text(value):
     return value or None
 
 
-class PolicyForm(FlaskForm):
+class PolicyForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)], filters=[strip])
     category = SelectField(_l("Category"), coerce=optional_text)
     priority = SelectField(_l("Priority"), coerce=optional_text)

@@ -12,6 +12,7 @@ from helpdesk.auth.access import staff_required
 from helpdesk.core.errors import DomainError
 from helpdesk.core.forms import show_error
 from helpdesk.core.models import utcnow
+from helpdesk.core.pagination import paginate
 from helpdesk.core.validation import display_phone, whole_number
 from helpdesk.councils.models import Contact, Council
 from helpdesk.councils.services import suggest_callers
@@ -37,7 +38,7 @@ def index():
         if len(digits) >= 3:
             conditions.append(Call.caller_number.like(f"%{digits}%"))
         statement = statement.where(or_(*conditions))
-    page = db.paginate(statement, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(statement)
     return render_template("tickets/calls.html", page=page, query=query)
 
 

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (BooleanField, DateTimeLocalField, HiddenField, IntegerField, SelectField, SelectMultipleField,
                      StringField, TextAreaField)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from helpdesk.core.forms import strip
+from helpdesk.core.forms import Form, optional_record_id, record_id, strip
 from helpdesk.tickets.models import BODY_MAX_LENGTH, SUBJECT_MAX_LENGTH
 from helpdesk.tickets.states import LABELS, CallDirection, Category, Channel, Priority, TicketStatus
 
@@ -23,18 +22,15 @@ def coerce_to(enum_class):
     return coerce
 
 
-def optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
-
 
 COUNCIL_CATEGORIES = (Category.CONFIGURATION, Category.USAGE, Category.INCIDENT, Category.OUTAGE, Category.OTHER)
 ATTACHMENTS_HELP = _l("Up to 10 MB a file and 25 MB in all.")
 
 
-class NewTicketForm(FlaskForm):
+class NewTicketForm(Form):
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=SUBJECT_MAX_LENGTH)], filters=[strip])
     category = SelectField(_l("Category"), coerce=coerce_to(Category), choices=choices(Category, COUNCIL_CATEGORIES))
-    instance_id = SelectField(_l("Platform"), coerce=optional_int, validators=[Optional()])
+    instance_id = SelectField(_l("Platform"), coerce=optional_record_id, validators=[Optional()])
     body = TextAreaField(_l("Description"), validators=[DataRequired(), Length(max=BODY_MAX_LENGTH)],
                          description=_l("What happened, where (the page's address helps) and what you expected."))
     attachments = MultipleFileField(_l("Attachments"), description=ATTACHMENTS_HELP)
@@ -46,34 +42,34 @@ class StaffTicketForm(NewTicketForm):
     category = SelectField(_l("Category"), coerce=coerce_to(Category), choices=choices(Category))
     priority = SelectField(_l("Priority"), coerce=coerce_to(Priority), choices=choices(Priority), default="normal")
     channel = SelectField(_l("Channel"), coerce=coerce_to(Channel), choices=choices(Channel), default="email")
-    council_id = SelectField(_l("Council"), coerce=optional_int, validators=[Optional()])
-    requester_contact_id = SelectField(_l("Requester (contact)"), coerce=optional_int, validators=[Optional()])
+    council_id = SelectField(_l("Council"), coerce=optional_record_id, validators=[Optional()])
+    requester_contact_id = SelectField(_l("Requester (contact)"), coerce=optional_record_id, validators=[Optional()])
     requester_name = StringField(_l("Requester's name"), validators=[Optional(), Length(max=200)], filters=[strip])
     requester_email = StringField(_l("Requester's e-mail"), validators=[Optional(), Length(max=254)], filters=[strip])
     requester_phone = StringField(_l("Requester's phone"), validators=[Optional(), Length(max=40)], filters=[strip])
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(Form):
     body = TextAreaField(_l("Reply"), validators=[Length(max=BODY_MAX_LENGTH)])
-    canned_reply_id = SelectField(_l("Canned reply"), coerce=optional_int, validators=[Optional()])
+    canned_reply_id = SelectField(_l("Canned reply"), coerce=optional_record_id, validators=[Optional()])
     attachments = MultipleFileField(_l("Attachments"), description=ATTACHMENTS_HELP)
     then = SelectField(_l("Then"), choices=[
         ("", _l("Keep the status")), (TicketStatus.PENDING.value, _l("Wait for the council")),
         (TicketStatus.RESOLVED.value, _l("Mark as resolved"))])
 
 
-class NoteForm(FlaskForm):
+class NoteForm(Form):
     body = TextAreaField(_l("Internal note"), validators=[DataRequired(), Length(max=BODY_MAX_LENGTH)],
                          description=_l("Only the support team sees notes."))
     attachments = MultipleFileField(_l("Attachments"), description=ATTACHMENTS_HELP)
 
 
-class CouncilReplyForm(FlaskForm):
+class CouncilReplyForm(Form):
     body = TextAreaField(_l("Your message"), validators=[DataRequired(), Length(max=BODY_MAX_LENGTH)])
     attachments = MultipleFileField(_l("Attachments"), description=ATTACHMENTS_HELP)
 
 
-class CallForm(FlaskForm):
+class CallForm(Form):
     caller_number = StringField(_l("Caller's number"), validators=[Optional(), Length(max=40)], filters=[strip])
     caller_name = StringField(_l("Caller's name"), validators=[Optional(), Length(max=200)], filters=[strip])
     direction = SelectField(_l("Direction"), coerce=coerce_to(CallDirection), choices=choices(CallDirection))
@@ -86,8 +82,8 @@ class CallForm(FlaskForm):
                                 filters=[strip], description=_l("Leave empty to open a new ticket."))
     subject = StringField(_l("Subject of the new ticket"), validators=[Optional(), Length(max=SUBJECT_MAX_LENGTH)],
                           filters=[strip])
-    council_id = SelectField(_l("Council"), coerce=optional_int, validators=[Optional()])
-    requester_contact_id = SelectField(_l("Contact"), coerce=optional_int, validators=[Optional()])
+    council_id = SelectField(_l("Council"), coerce=optional_record_id, validators=[Optional()])
+    requester_contact_id = SelectField(_l("Contact"), coerce=optional_record_id, validators=[Optional()])
 
 
 class CallLogForm(CallForm):
@@ -99,33 +95,33 @@ class CallLogForm(CallForm):
     requester_contact_id = None
 
 
-class TicketFieldsForm(FlaskForm):
+class TicketFieldsForm(Form):
     version = HiddenField()
     subject = StringField(_l("Subject"), validators=[DataRequired(), Length(max=SUBJECT_MAX_LENGTH)], filters=[strip])
     status = SelectField(_l("Status"), coerce=coerce_to(TicketStatus), choices=choices(TicketStatus))
     priority = SelectField(_l("Priority"), coerce=coerce_to(Priority), choices=choices(Priority))
     category = SelectField(_l("Category"), coerce=coerce_to(Category), choices=choices(Category))
-    council_id = SelectField(_l("Council"), coerce=optional_int, validators=[Optional()])
-    instance_id = SelectField(_l("Platform"), coerce=optional_int, validators=[Optional()])
-    assignee_id = SelectField(_l("Assignee"), coerce=optional_int, validators=[Optional()])
+    council_id = SelectField(_l("Council"), coerce=optional_record_id, validators=[Optional()])
+    instance_id = SelectField(_l("Platform"), coerce=optional_record_id, validators=[Optional()])
+    assignee_id = SelectField(_l("Assignee"), coerce=optional_record_id, validators=[Optional()])
     requester_name = StringField(_l("Requester's name"), validators=[Optional(), Length(max=200)], filters=[strip])
     requester_email = StringField(_l("Requester's e-mail"), validators=[Optional(), Length(max=254)], filters=[strip])
     requester_phone = StringField(_l("Requester's phone"), validators=[Optional(), Length(max=40)], filters=[strip])
 
 
-class MergeForm(FlaskForm):
+class MergeForm(Form):
     target = StringField(_l("Merge into ticket number"), validators=[DataRequired(), Length(max=12)],
                          filters=[strip], description=_l("This ticket's messages move there and this ticket closes."))
 
 
-class BulkForm(FlaskForm):
-    tickets = SelectMultipleField(_l("Tickets"), coerce=int, validate_choice=False)
+class BulkForm(Form):
+    tickets = SelectMultipleField(_l("Tickets"), coerce=record_id, validate_choice=False)
     assignee = SelectField(_l("Assign to"), validators=[Optional()])
     status = SelectField(_l("Status"), choices=[("", "—")] + choices(TicketStatus), validators=[Optional()])
     priority = SelectField(_l("Priority"), choices=[("", "—")] + choices(Priority), validators=[Optional()])
 
 
-class CannedReplyForm(FlaskForm):
+class CannedReplyForm(Form):
     title = StringField(_l("Title"), validators=[DataRequired(), Length(max=200)], filters=[strip])
     body = TextAreaField(_l("Text"), validators=[DataRequired(), Length(max=BODY_MAX_LENGTH)],
                          description=_l("Placeholders: {requester_name}, {ticket_number}, {council}, {instance_url}."))

@@ -12,6 +12,7 @@ from helpdesk.core.errors import DomainError
 from helpdesk.core.forms import show_error
 from helpdesk.core.mailbox import Mailbox, MailboxSettings
 from helpdesk.core.models import utcnow
+from helpdesk.core.pagination import paginate
 from helpdesk.extensions import db
 from helpdesk.tickets.mailboxes import MailboxData, MailboxForm, mailbox_states, save_mailbox, try_mailbox
 from helpdesk.tickets.inbound import held_query, retry, ticket_held
@@ -24,7 +25,7 @@ bp = Blueprint("mail", __name__, url_prefix="/admin/mail")
 @bp.get("/<any(filtered, quarantined):kind>")
 @roles_required(Role.ADMIN)
 def held(kind: str):
-    page = db.paginate(held_query(kind), per_page=50, error_out=False)
+    page = paginate(held_query(kind), per_page=50)
     return render_template("tickets/held_mail.html", page=page, kind=kind)
 
 

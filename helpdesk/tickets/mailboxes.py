@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange
@@ -18,7 +17,7 @@ from helpdesk.auth.models import User
 from helpdesk.core import audit
 from helpdesk.core import mailbox as imap
 from helpdesk.core.errors import DomainError, NotAllowed
-from helpdesk.core.forms import strip
+from helpdesk.core.forms import Form, strip
 from helpdesk.core.models import utcnow
 from helpdesk.core.sealing import SealBroken, seal
 from helpdesk.extensions import db
@@ -29,7 +28,7 @@ SECURITY_LABELS = {"ssl": _l("TLS from the start (IMAPS, usually port 993)"),
                    "none": _l("None: only for a server on this machine")}
 
 
-class MailboxForm(FlaskForm):
+class MailboxForm(Form):
     host = StringField(_l("Server"), validators=[DataRequired(), Length(max=255)], filters=[strip])
     port = IntegerField(_l("Port"), validators=[DataRequired(), NumberRange(1, 65535)], default=993)
     security = SelectField(_l("Security"), choices=list(SECURITY_LABELS.items()), default="ssl")

@@ -20,6 +20,7 @@ from helpdesk.core.errors import DomainError
 from helpdesk.core.forms import show_error
 from helpdesk.core.models import utcnow
 from helpdesk.core.outbox import OutboxMessage
+from helpdesk.core.pagination import paginate
 from helpdesk.core.templating import describe_field
 from helpdesk.core.validation import whole_number
 from helpdesk.core.views import safe_next
@@ -93,8 +94,7 @@ def uploads(field) -> list[Upload]:
 @staff_required
 def index():
     query = inbox.InboxQuery.from_args(request.args)
-    page = db.paginate(inbox.statement(query, current_user), per_page=current_app.config["PAGE_SIZE"],
-                       error_out=False)
+    page = paginate(inbox.statement(query, current_user))
     bulk = _bulk_form()
     return render_template("tickets/inbox.html", page=page, query=query, unread=inbox.unread_ids(
         current_user, page.items), deadlines=clocks.deadlines(page.items, utcnow()), views=inbox.VIEWS,
@@ -184,7 +184,7 @@ def council_index():
     if current_user.is_staff:
         return redirect(url_for("tickets.index", **request.args))
     statement = select(Ticket).where(Ticket.visible_to(current_user)).order_by(Ticket.updated_at.desc())
-    page = db.paginate(statement, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(statement)
     return render_template("tickets/council_index.html", page=page)
 
 
