@@ -376,6 +376,28 @@ def _file_references():
     for attachments, id_ in db.session.execute(statement):  # e-mail attachments (invitations' .ics files…)
         for item in attachments or []:
             yield item.get("sha256", ""), "outgoing mail", id_
+    yield from _held_mail_attachments()
+
+
+def _held_mail_attachments():
+    """The files that held mail carries: stored when the message was read, and they become a ticket's
+    attachments if an administrator turns it into one."""
+    import hashlib
+
+    from helpdesk.core.mailparse import parse
+    from helpdesk.extensions import db
+    from helpdesk.tickets.models import HeldMail
+    from helpdesk.tickets.services import blob_store
+
+    store = blob_store()
+    statement = select(HeldMail.raw_sha256, HeldMail.id).execution_options(yield_per=REFERENCE_BATCH)
+    for raw_sha256, id_ in db.session.execute(statement):
+        try:
+            mail = parse(store.read(raw_sha256))
+        except Exception:  # missing (listed as such) or unreadable (quarantined for that): it names no files
+            continue
+        for attachment in mail.attachments:
+            yield hashlib.sha256(attachment.data).hexdigest(), "held mail (attachment)", id_
 
 
 @storage_group.command("check")

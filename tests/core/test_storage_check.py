@@ -111,3 +111,20 @@ def test_a_file_named_only_by_rows_of_several_kinds_is_missing_for_each(app, sto
     result = storage_check()
     assert result.exit_code == 1
     assert f"row with no file: {sha256} (held mail {held}, received mail {received})" in result.output.splitlines()
+
+
+def test_held_mail_with_attachments_leaves_no_file_without_a_row(app, storage_check):
+    """Mail held aside keeps its files (they become a ticket's if an administrator makes one of it)."""
+    from email.message import EmailMessage
+
+    from helpdesk.tickets.inbound import ingest
+
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@vic.cat", "suport@diba.cat", "Fora de l'oficina"
+    message["Auto-Submitted"], message["Message-ID"] = "auto-replied", "<auto.1@vic.cat>"
+    message.set_content("Torno dilluns.")
+    message.add_attachment(b"%PDF-1.4 calendari", maintype="application", subtype="pdf", filename="calendari.pdf")
+    assert ingest(message.as_bytes(), "import").kind == "filtered"
+    result = storage_check()
+    assert result.exit_code == 0, result.output
+    assert "2 stored files, 0 file(s) with no row" in result.output
