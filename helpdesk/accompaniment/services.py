@@ -26,7 +26,7 @@ from helpdesk.core import audit
 from helpdesk.core.errors import DomainError, InvalidTransition, NotAllowed
 from helpdesk.core.models import utcnow
 from helpdesk.core.outbox import queue_mail
-from helpdesk.core.validation import normalise_email, split_list
+from helpdesk.core.validation import EARLIEST_YEAR, LATEST_YEAR, normalise_email, split_list
 from helpdesk.councils.models import Council
 from helpdesk.extensions import db
 from helpdesk.instances.models import PlatformInstance
@@ -194,6 +194,9 @@ def _clean_session(data: SessionData, now: datetime, session: AccompanimentSessi
         raise DomainError(_l("Unknown value “%(value)s”.", value=data.kind), "kind") from None
     if data.starts_at <= now:
         raise DomainError(_l("A session is booked for a time to come."), "starts_at")
+    if data.starts_at.year > LATEST_YEAR:
+        raise DomainError(_l("Give a date between %(first)d and %(last)d.", first=EARLIEST_YEAR, last=LATEST_YEAR),
+                          "starts_at")
     if not 15 <= data.duration_minutes <= MAX_SESSION_MINUTES:
         raise DomainError(_l("A session lasts from 15 minutes to 8 hours."), "duration_minutes")
     location = data.location.strip()

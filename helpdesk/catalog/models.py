@@ -92,7 +92,7 @@ class CatalogRequest(TimestampMixin, db.Model):
 
     @staticmethod
     def can_decide(user) -> bool:
-        """Whether ``user`` decides catalogue requests (``DECIDING_ROLES``): services, screens and templates ask this."""
+        """Whether ``user`` decides catalogue requests (``DECIDING_ROLES``); services, screens and templates ask."""
         return getattr(user, "role", None) in DECIDING_ROLES
 
     @staticmethod

@@ -9,10 +9,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, DateTimeLocalField, DecimalField, Field, IntegerField, SelectField, TimeField
 
 from helpdesk.core.errors import DomainError
-from helpdesk.core.validation import LARGEST_NUMBER, whole_number
+from helpdesk.core.validation import EARLIEST_YEAR, LARGEST_NUMBER, LATEST_YEAR, whole_number
 
-# Years people mean, whatever the form.
-EARLIEST_YEAR, LATEST_YEAR = 1900, 2100
 
 
 def record_id(value: Any) -> int:

@@ -12,6 +12,8 @@ from helpdesk.core.errors import DomainError
 DEFAULT_PHONE_REGION = "ES"
 # The largest whole number an id or count column holds (PostgreSQL's integer): past it, it names nothing of ours.
 LARGEST_NUMBER = 2**31 - 1
+# The years people mean: a date outside them is a typing slip (and past 9999 no date arithmetic works).
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2100
 _DOMAIN = re.compile(r"^(?=.{1,253}$)(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.[a-z]{2,63}$")
 
 

@@ -184,3 +184,12 @@ def test_outcomes_move_the_request_on_and_the_council_sees_its_notes(app, englis
     assert request.status is RequestStatus.IN_PROGRESS and session.status is SessionStatus.HELD
     services.complete(adviser, request, later)
     assert request.status is RequestStatus.COMPLETED
+
+
+def test_a_session_after_2100_is_refused_by_the_service_too(app, english, vic):
+    request = authorised(vic)
+    adviser = factories.user(Role.AGENT, email="assessora@diba.cat")
+    far = datetime(9999, 12, 31, 22, tzinfo=timezone.utc)  # ending past the year 9999 was an OverflowError
+    with pytest.raises(DomainError, match="Give a date between 1900 and 2100") as refused:
+        services.schedule_session(adviser, request, session_data(adviser, far, 480), NOW)
+    assert refused.value.field == "starts_at"

@@ -118,3 +118,22 @@ def test_a_council_asks_the_otpgl_authorises_and_an_adviser_books_a_session(app,
     assert council.locator(".heading .status").inner_text() == "Programada"
     assert council.get_by_text("L'acció encaixa amb la plataforma.").is_visible()
     assert db.session.scalar(select(Grant.id)) is not None
+
+
+def test_a_session_on_an_impossible_or_far_day_is_refused_next_to_the_day(client, app, vic):
+    from tests.accompaniment.test_services import authorised
+    request_id = authorised(vic).id
+    adviser_id = factories.user(Role.AGENT, email="assessora@diba.cat").id
+    client.login("assessora@diba.cat", factories.PASSWORD)
+    client.get(f"/accompaniment/requests/{request_id}")
+    booking = {"kind": "design", "time": "23:30", "duration_minutes": "480", "online": "y",
+               "location": "https://meet.example.org/sessio", "adviser_id": str(adviser_id)}
+    for day, message in (("9999-12-31", "Indiqueu una data entre 1900 i 2100."),  # the desk speaks Catalan
+                         ("2026-02-30", "«2026-02-30» no és una data que existeixi.")):
+        response = client.submit(f"/accompaniment/requests/{request_id}/sessions", {**booking, "day": day})
+        assert response.status_code == 422
+        page = response.get_data(as_text=True)
+        error = re.search(r'id="[^"]*day-error">([^<]*)<', page)
+        assert error and error.group(1).strip() == message
+        assert f'value="{day}"' in page  # what was typed stays
+    assert db.session.scalar(select(AccompanimentSession.id)) is None
