@@ -62,6 +62,8 @@ def field_problem(field: Field) -> Any:
             and texts[0].strip():
         return (_l("“%(value)s” is not a real time.", value=texts[0][:40]) if isinstance(field, TimeField)
                 else _l("“%(value)s” is not a real date.", value=texts[0][:40]))
+    if isinstance(field, SelectField) and field.process_errors:  # WTForms would say it twice, once in its words
+        return _l("Not a valid choice.")
     if isinstance(field, (IntegerField, DecimalField)) and field.process_errors and texts and texts[0].strip():
         return _l("“%(value)s” is not a number.", value=texts[0][:40])
     if isinstance(field.data, (int, float)) and not isinstance(field.data, bool) and isinstance(
