@@ -43,6 +43,7 @@ BAD_VALUES = {
     "NUL byte": "a\x00b",
     "markup": "<script>alert(1)</script>{{ 7*7 }}%(x)s",
     "unknown choice": "no-such-choice",
+    "digits that are no number": "²³",  # "²".isdigit() is True
 }
 QUERY_JUNK = ("abc%' OR 1=1 --", "99999999999999999999", "-5", "2026-02-30\x00", "x" * 3000)
 QUERY_NAMES = ("page", "q", "sort", "order", "dir", "view", "status", "priority", "category", "channel", "council",
@@ -284,9 +285,14 @@ def test_a_body_too_large_gets_413_in_the_users_language(app, world):
     client = signed_in(app, "referent@vic.cat")
     client.get("/tickets/new")
     limit = app.config["MAX_CONTENT_LENGTH"]
-    response = client.post("/tickets/new", data={
-        "csrf_token": client.csrf_token, "subject": "Adjunt massa gran", "body": "Vegeu l'adjunt",
-        "attachments": (io.BytesIO(b"0" * (limit + 1)), "gran.pdf")}, content_type="multipart/form-data")
+    boundary = "largeboundary"
+    fields = {"csrf_token": client.csrf_token, "subject": "Adjunt massa gran", "body": "Vegeu l'adjunt"}
+    body = b"".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+                    for name, value in fields.items())
+    body += (f'--{boundary}\r\nContent-Disposition: form-data; name="attachments"; filename="gran.pdf"\r\n'
+             "Content-Type: application/pdf\r\n\r\n").encode() + b"0" * (limit + 1)
+    body += f"\r\n--{boundary}--\r\n".encode()
+    response = client.post("/tickets/new", data=body, content_type=f"multipart/form-data; boundary={boundary}")
     assert response.status_code == 413
     page = response.get_data(as_text=True)
     assert 'lang="ca"' in page and "32 MB" in page

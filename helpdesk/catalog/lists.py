@@ -10,10 +10,10 @@ from sqlalchemy import Select, select
 
 from helpdesk.auth.models import User
 from helpdesk.catalog.models import CatalogCall, CatalogRequest, Grant, Resource
-from helpdesk.catalog.services import KEEPERS, Problems
+from helpdesk.catalog.services import KEEPERS
 from helpdesk.catalog.states import GrantStatus, RequestStatus
 from helpdesk.core import audit
-from helpdesk.core.errors import DomainError, NotAllowed
+from helpdesk.core.errors import DomainError, NotAllowed, Problems
 from helpdesk.extensions import db
 
 

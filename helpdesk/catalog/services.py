@@ -37,7 +37,7 @@ from helpdesk.catalog.states import (
     RequestStatus,
 )
 from helpdesk.core import audit
-from helpdesk.core.errors import DomainError, InvalidTransition, NotAllowed
+from helpdesk.core.errors import DomainError, InvalidTransition, NotAllowed, Problems
 from helpdesk.core.models import utcnow
 from helpdesk.core.outbox import queue_mail
 from helpdesk.councils.models import Contact, Council
@@ -54,21 +54,6 @@ FILERS = frozenset({Role.ADMIN, Role.AGENT, Role.CATALOGUE_MANAGER})  # staff wh
 # Who keep the calls and resources: setting up the catalogue, which administrators may do too. Deciding
 # requests is another rule, stated once: ``CatalogRequest.can_decide``.
 KEEPERS = frozenset({Role.ADMIN, Role.CATALOGUE_MANAGER})
-
-
-class Problems(DomainError):
-    """Every refusal of one attempt, each naming its field: a form shows them all at once, not one per try."""
-
-    def __init__(self, problems: list[DomainError]) -> None:
-        unique = list({(problem.field, str(problem.message)): problem for problem in problems}.values())
-        super().__init__(unique[0].message if len(unique) == 1 else " ".join(str(item.message) for item in unique),
-                         unique[0].field if len(unique) == 1 else None)
-        self.problems = unique
-
-    @staticmethod
-    def raise_if_any(problems: list[DomainError]) -> None:
-        if problems:
-            raise Problems(problems)
 
 
 class GrantHeld(DomainError):

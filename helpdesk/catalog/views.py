@@ -19,6 +19,7 @@ from helpdesk.core.forms import id_argument, show_error
 from helpdesk.core.models import utcnow
 from helpdesk.core.pagination import paginate
 from helpdesk.core.templating import describe_field
+from helpdesk.core.validation import whole_number
 from helpdesk.councils.models import Contact, Council
 from helpdesk.councils.services import ContactData
 from helpdesk.councils.views import council_choices, council_filed_for
@@ -39,7 +40,8 @@ describe_field("project_description", _l("What the project is about"))
 describe_field("project_starts_on", _l("Expected start"))
 describe_field("referent_contact_id", _l("Municipal technical referent"),
                resolve=lambda id_: getattr(db.session.get(Contact, id_), "name", None))
-describe_field("status", _l("Status"), {**LABELS[RequestStatus], GrantStatus.GRACE: LABELS[GrantStatus][GrantStatus.GRACE]})
+describe_field("status", _l("Status"),
+               {**LABELS[RequestStatus], GrantStatus.GRACE: LABELS[GrantStatus][GrantStatus.GRACE]})
 describe_field("project_kind", _l("Kind of project"), LABELS[ProjectKind])
 describe_field("languages", _l("Languages"), LANGUAGES)
 describe_field("accepts_terms", _l("Code of ethics and social contract"))
@@ -155,8 +157,7 @@ def _data(form: RequestForm) -> services.RequestData:
     return services.RequestData(
         project_kind=_given(form.project_kind, ""), project_title=_given(form.project_title, ""),
         project_description=_given(form.project_description, ""), project_starts_on=_given(form.project_starts_on),
-        referent_contact_id=int(contact_id) if contact_id.isdigit() else None, new_referent=referent,
-        instance_id=int(instance_id) if instance_id.isdigit() else None,
+        referent_contact_id=whole_number(contact_id), new_referent=referent, instance_id=whole_number(instance_id),
         desired_host=_given(form.desired_host, ""), languages=list(_given(form.languages, [])),
         accepts_terms=bool(form.accepts_terms.data))
 

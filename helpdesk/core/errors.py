@@ -21,3 +21,18 @@ class InvalidTransition(DomainError):
 
 class StaleRecord(DomainError):
     """Someone else saved the record after this form was loaded."""
+
+
+class Problems(DomainError):
+    """Every refusal of one attempt, each naming its field: a form shows them all at once, not one per try."""
+
+    def __init__(self, problems: list[DomainError]) -> None:
+        unique = list({(problem.field, str(problem.message)): problem for problem in problems}.values())
+        super().__init__(unique[0].message if len(unique) == 1 else " ".join(str(item.message) for item in unique),
+                         unique[0].field if len(unique) == 1 else None)
+        self.problems = unique
+
+    @staticmethod
+    def raise_if_any(problems: list[DomainError]) -> None:
+        if problems:
+            raise Problems(problems)

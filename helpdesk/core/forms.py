@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, DateTimeLocalField, DecimalField, Field, IntegerField, SelectField, TimeField
 
-from helpdesk.core.errors import DomainError
+from helpdesk.core.errors import DomainError, Problems
 from helpdesk.core.validation import EARLIEST_YEAR, LARGEST_NUMBER, LATEST_YEAR, whole_number
 
 
@@ -75,7 +75,12 @@ def field_problem(field: Field) -> Any:
 
 
 def show_error(form: FlaskForm, error: DomainError) -> None:
-    """Put a service's refusal next to the field that caused it, or above the form."""
+    """Put a service's refusal next to the field that caused it, or above the form; each of them for
+    :class:`Problems`."""
+    if isinstance(error, Problems):
+        for problem in error.problems:
+            show_error(form, problem)
+        return
     field = getattr(form, error.field, None) if error.field else None
     if field is not None and hasattr(field, "errors"):
         field.errors = [*field.errors, str(error.message)]

@@ -10,7 +10,7 @@ from helpdesk.catalog import services
 from helpdesk.catalog.models import CatalogCall, CatalogRequest, Grant, RenewalReminder
 from helpdesk.catalog.services import RequestData
 from helpdesk.catalog.states import GrantStatus, RequestStatus
-from helpdesk.core.errors import DomainError, InvalidTransition, NotAllowed
+from helpdesk.core.errors import DomainError, InvalidTransition, NotAllowed, Problems
 from helpdesk.core.outbox import OutboxMessage
 from helpdesk.extensions import db
 from helpdesk.instances.states import InstanceStatus
@@ -252,7 +252,7 @@ def test_an_unrenewed_grant_has_a_grace_period_then_lapses_with_its_instance(app
 def test_filing_refuses_every_unmet_requirement_at_once_and_keeps_nothing(app, english, call, vic):
     user = factories.user(Role.COUNCIL_USER, of=vic)
     now = at(date(2026, 2, 10))
-    with pytest.raises(services.Problems) as refused:
+    with pytest.raises(Problems) as refused:
         services.file_request(user, vic, RequestData(project_title="Pressupostos participatius"), now)
     assert {problem.field: str(problem.message) for problem in refused.value.problems} == {
         "project_kind": "Requirement 1: say what kind of project the platform is for.",
@@ -267,7 +267,7 @@ def test_filing_refuses_every_unmet_requirement_at_once_and_keeps_nothing(app, e
     # A value of the wrong form and the requirements it leaves unmet, together; the new referent's own
     # problem is named by the form's field for it.
     referent = factories.contact(vic, "Marta Puig", email="marta@vic.cat")
-    with pytest.raises(services.Problems) as refused:
+    with pytest.raises(Problems) as refused:
         services.file_request(user, vic, complete(referent, desired_host="vic.example.org", project_title="",
                                                   referent_contact_id=None,
                                                   new_referent=services.ContactData("Pere Soler", email="no")), now)
@@ -275,7 +275,7 @@ def test_filing_refuses_every_unmet_requirement_at_once_and_keeps_nothing(app, e
                                                                     "project_title", "referent_contact_id"]
     db.session.rollback()
     draft = services.save_request(user, vic, RequestData(project_title="Només el títol"), now)
-    with pytest.raises(services.Problems) as refused:
+    with pytest.raises(Problems) as refused:
         services.submit(user, draft, now)
     assert len(refused.value.problems) == 6
 
@@ -285,7 +285,7 @@ def test_a_platform_with_a_live_grant_is_offered_its_renewal_not_a_new_request(a
     record = decided(filed(vic, user), factories.user(Role.CATALOGUE_MANAGER))  # 12 Feb 2026 – 12 Feb 2028
     referent = record.request.referent
     again = complete(referent, instance_id=record.instance_id, desired_host="")
-    with pytest.raises(services.Problems) as refused:
+    with pytest.raises(Problems) as refused:
         services.save_request(user, vic, again, at(date(2026, 3, 1)))
     [held] = refused.value.problems
     assert held.field == "instance_id" and not held.renewable
@@ -295,7 +295,7 @@ def test_a_platform_with_a_live_grant_is_offered_its_renewal_not_a_new_request(a
 
     db.session.add(CatalogCall(year=2027, opens_on=date(2027, 11, 2), closes_on=date(2028, 1, 31)))
     db.session.commit()
-    with pytest.raises(services.Problems) as refused:  # refused with whatever else is wrong, on filing too
+    with pytest.raises(Problems) as refused:  # refused with whatever else is wrong, on filing too
         services.file_request(user, vic, complete(referent, instance_id=record.instance_id, desired_host="",
                                                   accepts_terms=False), at(date(2027, 12, 1)))
     held = next(problem for problem in refused.value.problems if problem.field == "instance_id")
