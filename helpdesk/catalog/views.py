@@ -2,7 +2,7 @@
 the managers' lists (requests, grants ending, lapsed; CSV), calls and resources."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -81,7 +81,8 @@ def requests():
     if request.args.get("format") == "csv":
         return csvsafe.download("catalog-requests", lists.requests_csv_rows(db.session.scalars(query)))
     years = db.session.scalars(select(CatalogRequest.year).distinct().order_by(CatalogRequest.year.desc())).all()
-    return render_template("catalog/requests.html", page=paginate(query, per_page=50),
+    page = paginate(query, per_page=2 * current_app.config["PAGE_SIZE"])  # short rows: twice as many
+    return render_template("catalog/requests.html", page=page,
                            year=year, status=status, years=years, statuses=list(RequestStatus))
 
 

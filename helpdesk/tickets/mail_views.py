@@ -25,7 +25,7 @@ bp = Blueprint("mail", __name__, url_prefix="/admin/mail")
 @bp.get("/<any(filtered, quarantined):kind>")
 @roles_required(Role.ADMIN)
 def held(kind: str):
-    page = paginate(held_query(kind), per_page=50)
+    page = paginate(held_query(kind), per_page=2 * current_app.config["PAGE_SIZE"])
     return render_template("tickets/held_mail.html", page=page, kind=kind)
 
 
