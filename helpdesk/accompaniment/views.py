@@ -21,6 +21,7 @@ from helpdesk.core import audit, csvsafe
 from helpdesk.core.errors import DomainError
 from helpdesk.core.forms import id_argument, show_error
 from helpdesk.core.models import utcnow
+from helpdesk.core.pagination import paginate
 from helpdesk.core.templating import describe_field
 from helpdesk.councils.models import Council
 from helpdesk.councils.views import council_choices, council_filed_for
@@ -62,17 +63,17 @@ def index():
         return redirect(url_for("accompaniment.queue"))
     if current_user.is_staff:
         return redirect(url_for("accompaniment.sessions"))
-    items = db.session.scalars(select(AccompanimentRequest).where(
-        AccompanimentRequest.council_id == current_user.council_id).order_by(AccompanimentRequest.id.desc())).all()
-    return render_template("accompaniment/index.html", requests=items, council=None)
+    page = paginate(select(AccompanimentRequest).where(
+        AccompanimentRequest.council_id == current_user.council_id).order_by(AccompanimentRequest.id.desc()))
+    return render_template("accompaniment/index.html", page=page, council=None)
 
 
 @bp.get("/queue")
 @roles_required(Role.OTPGL_APPROVER, Role.ADMIN)
 def queue():
-    waiting = db.session.scalars(select(AccompanimentRequest).where(
-        AccompanimentRequest.status == RequestStatus.REQUESTED).order_by(AccompanimentRequest.requested_at)).all()
-    return render_template("accompaniment/queue.html", requests=waiting)
+    page = paginate(select(AccompanimentRequest).where(AccompanimentRequest.status == RequestStatus.REQUESTED)
+                    .order_by(AccompanimentRequest.requested_at, AccompanimentRequest.id))
+    return render_template("accompaniment/queue.html", page=page)
 
 
 @bp.get("/requests")
@@ -82,11 +83,10 @@ def history():
     query = select(AccompanimentRequest).order_by(AccompanimentRequest.id.desc())
     if council_id:
         query = query.where(AccompanimentRequest.council_id == council_id)
-    items = db.session.scalars(query).all()
     if request.args.get("format") == "csv":
-        return _csv(items)
+        return _csv(db.session.scalars(query).all())
     councils = db.session.execute(select(Council.id, Council.name).order_by(Council.name)).all()
-    return render_template("accompaniment/index.html", requests=items, council=council_id, councils=councils)
+    return render_template("accompaniment/index.html", page=paginate(query), council=council_id, councils=councils)
 
 
 def _csv(items: list[AccompanimentRequest]) -> Response:
@@ -116,7 +116,7 @@ def sessions():
         monday = None  # (the previous and next weeks must exist too)
     today = utcnow().astimezone(_zone()).date()
     query = select(AccompanimentSession).where(AccompanimentSession.status == SessionStatus.PLANNED) \
-        .order_by(AccompanimentSession.starts_at)
+        .order_by(AccompanimentSession.starts_at, AccompanimentSession.id)
     if mine:
         query = query.where(AccompanimentSession.adviser_id == current_user.id)
     if monday is not None:
@@ -125,12 +125,14 @@ def sessions():
                             AccompanimentSession.starts_at < start + timedelta(days=7))
     else:
         query = query.where(AccompanimentSession.starts_at >= utcnow() - timedelta(hours=8))
-    items = db.session.scalars(query.limit(500)).all()
+    # The list has no end, so it pages; a week is shown whole (advisers' sessions never overlap: a few dozen each).
+    page = paginate(query) if monday is None else None
+    items = page.items if page is not None else db.session.scalars(query).all()
     days = [monday + timedelta(days=offset) for offset in range(7)] if monday else []
     by_day = {day: [item for item in items if item.starts_at.astimezone(_zone()).date() == day] for day in days}
     this_week = today.isocalendar()
-    return render_template("accompaniment/sessions.html", sessions=items, mine=mine, monday=monday, by_day=by_day,
-                           this_week=f"{this_week.year}-W{this_week.week:02d}", kinds=SESSION_KINDS,
+    return render_template("accompaniment/sessions.html", sessions=items, page=page, mine=mine, monday=monday,
+                           by_day=by_day, this_week=f"{this_week.year}-W{this_week.week:02d}", kinds=SESSION_KINDS,
                            week_of=lambda day: f"{day.isocalendar().year}-W{day.isocalendar().week:02d}",
                            timedelta=timedelta)
 

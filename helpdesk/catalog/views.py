@@ -97,7 +97,8 @@ def grants():
     query = lists.grants_query(view, today, days)
     if request.args.get("format") == "csv":
         return csvsafe.download(f"catalog-grants-{view}", lists.grants_csv_rows(db.session.scalars(query)))
-    return render_template("catalog/grants.html", grants=db.session.scalars(query).all(), view=view, days=days,
+    # Grants ending on the same day keep one order from page to page.
+    return render_template("catalog/grants.html", page=paginate(query.order_by(Grant.id)), view=view, days=days,
                            today=today)
 
 
