@@ -118,7 +118,7 @@ def _council_choices():
 def users():
     query = request.args.get("q", "").strip()
     role = request.args.get("role", "")
-    statement = select(User).order_by(User.name)
+    statement = select(User).order_by(User.name, User.id)  # the id: a stable order across pages
     if query:
         pattern = f"%{query.lower()}%"
         statement = statement.where(or_(func.lower(User.name).like(pattern), func.lower(User.email).like(pattern)))

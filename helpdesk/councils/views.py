@@ -59,7 +59,7 @@ def visible_council(council_id: int) -> Council:
 def index():
     query = request.args.get("q", "").strip()
     kind = request.args.get("kind", "")
-    statement = select(Council).order_by(Council.name)
+    statement = select(Council).order_by(Council.name, Council.id)
     if query:
         pattern = f"%{query.lower()}%"
         statement = statement.where(or_(

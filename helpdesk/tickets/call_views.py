@@ -30,7 +30,7 @@ bp = Blueprint("calls", __name__)
 def index():
     query = request.args.get("q", "").strip()
     statement = (select(Call).join(Message).join(Ticket, Message.ticket_id == Ticket.id)
-                 .where(Ticket.visible_to(current_user)).order_by(Call.started_at.desc()))
+                 .where(Ticket.visible_to(current_user)).order_by(Call.started_at.desc(), Call.id.desc()))
     if query:
         pattern = f"%{query.lower()}%"
         digits = "".join(char for char in query if char in "0123456789")

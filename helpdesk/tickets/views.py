@@ -183,7 +183,7 @@ def _instance_choices(council_id: int | None = None) -> list[tuple[str, str]]:
 def council_index():
     if current_user.is_staff:
         return redirect(url_for("tickets.index", **request.args))
-    statement = select(Ticket).where(Ticket.visible_to(current_user)).order_by(Ticket.updated_at.desc())
+    statement = select(Ticket).where(Ticket.visible_to(current_user)).order_by(Ticket.updated_at.desc(), Ticket.id.desc())
     page = paginate(statement)
     return render_template("tickets/council_index.html", page=page)
 
