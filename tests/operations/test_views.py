@@ -1,6 +1,5 @@
 """The operations page for administrators, and /health for an outside monitor with its bearer token."""
 import threading
-import time
 
 import pytest
 
@@ -10,6 +9,7 @@ from helpdesk.extensions import db
 from helpdesk.tickets.fetching import Fetcher
 from tests import factories
 from tests.pages import text
+from tests.tickets.test_imap import wait_for
 
 TOKEN = "a-long-random-health-token-0123456789"
 
@@ -60,15 +60,6 @@ def test_health_wants_the_right_bearer_token(app, client):
         "state": "ok", "threshold": "problem when it does not answer", "detail": ""}
     assert {"outbox.oldest", "outbox.backlog", "held.quarantined", "scheduler.heartbeat", "scheduler.job",
             "monitor.round", "storage.free", "database.migrations"} <= set(facts)
-
-
-def wait_for(condition, seconds=15):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def recorded(name, column):
