@@ -62,7 +62,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from helpdesk.core import lease, mailbox, outbox  # noqa: F401 (their models belong to the schema)
+    from helpdesk.core import lease, outbox  # noqa: F401 (their models belong to the schema)
+    from helpdesk.mail import models as mail_models  # noqa: F401
     from helpdesk.tickets import clocks  # noqa: F401 (listens for calendar and policy changes)
     from helpdesk.accompaniment.views import bp as accompaniment
     from helpdesk.auth.views import bp as auth
@@ -75,7 +76,7 @@ def _register_blueprints(app: Flask) -> None:
     from helpdesk.sla.views import bp as sla
     from helpdesk.tickets.admin_views import bp as canned
     from helpdesk.tickets.call_views import bp as calls
-    from helpdesk.tickets.mail_views import bp as mail
+    from helpdesk.mail.views import bp as mail
     from helpdesk.tickets.report_views import bp as reports
     from helpdesk.tickets.views import bp as tickets
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import IO
 from pathlib import Path
 
 import click
@@ -182,9 +183,11 @@ def tickets_group() -> None:
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default: stdout).")
 def export_tickets_command(format_: str, output: Path | None) -> None:
     """Export every ticket: JSON with messages (the backup format, see README) or CSV, one row a ticket."""
+    from helpdesk.mail.export import held_sections
     from helpdesk.tickets.export import write_csv, write_json
 
-    write = write_json if format_ == "json" else write_csv
+    def write(stream: IO[str]) -> int:
+        return write_json(stream, held_sections()) if format_ == "json" else write_csv(stream)
     if output is None:
         write(sys.stdout)
         return
@@ -233,9 +236,9 @@ def mail_import_command(paths: tuple[Path, ...], mailbox: str, jobs: int) -> Non
     """Import .eml files, folders of them, mbox files and Maildir folders, as the fetcher would."""
     from collections import Counter
 
-    from helpdesk.core.mailsources import read_paths
+    from helpdesk.mail.sources import read_paths
     from helpdesk.core.storage import StorageError
-    from helpdesk.tickets.inbound import ingest_many, read_many
+    from helpdesk.mail.intake import ingest_many, read_many
 
     raws = (raw for _source, raw in read_paths(list(paths)))
     try:
@@ -257,11 +260,11 @@ def mail_retry_command() -> None:
     from sqlalchemy import select as query
 
     from helpdesk.extensions import db
-    from helpdesk.tickets.inbound import retry
-    from helpdesk.tickets.models import HeldMail
+    from helpdesk.mail.intake import retry
+    from helpdesk.mail.models import HeldKind, HeldMail, HeldStatus
 
-    held = db.session.scalars(query(HeldMail.id).where(HeldMail.kind == "quarantined",
-                                                       HeldMail.status == "held")).all()
+    held = db.session.scalars(query(HeldMail.id).where(HeldMail.kind == HeldKind.QUARANTINED,
+                                                       HeldMail.status == HeldStatus.HELD)).all()
     for held_id in held:
         outcome = retry(db.session.get(HeldMail, held_id))
         click.echo(f"quarantined #{held_id}: {outcome.kind} {outcome.detail}".rstrip())
@@ -278,8 +281,8 @@ def mail_poll_command(once: bool) -> None:
 
     from flask import current_app
 
-    from helpdesk.core.mailbox import configured_mailboxes
-    from helpdesk.tickets.fetching import Fetcher, FetcherPool
+    from helpdesk.mail.models import configured_mailboxes
+    from helpdesk.mail.fetching import Fetcher, FetcherPool
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = current_app._get_current_object()
@@ -365,7 +368,8 @@ def _file_references():
     """(sha256, what names it, its id) for every row that names a stored file, read in batches."""
     from helpdesk.core.outbox import OutboxMessage
     from helpdesk.extensions import db
-    from helpdesk.tickets.models import Attachment, HeldMail, ReceivedMail
+    from helpdesk.tickets.models import Attachment
+    from helpdesk.mail.models import HeldMail, ReceivedMail
 
     for label, column, key in (("attachment", Attachment.sha256, Attachment.id),
                                ("held mail", HeldMail.raw_sha256, HeldMail.id),
@@ -384,9 +388,9 @@ def _held_mail_attachments():
     attachments if an administrator turns it into one."""
     import hashlib
 
-    from helpdesk.core.mailparse import parse
+    from helpdesk.mail.parsing import parse
     from helpdesk.extensions import db
-    from helpdesk.tickets.models import HeldMail
+    from helpdesk.mail.models import HeldMail
     from helpdesk.tickets.services import blob_store
 
     store = blob_store()

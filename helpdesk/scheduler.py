@@ -23,7 +23,7 @@ from helpdesk.core.scheduling import Job
 from helpdesk.extensions import db
 from helpdesk.instances.jobs import JOBS as INSTANCE_JOBS
 from helpdesk.operations.models import record_job_run
-from helpdesk.tickets.fetching import FetcherPool
+from helpdesk.mail.fetching import FetcherPool
 from helpdesk.tickets.jobs import JOBS as TICKET_JOBS
 
 log = logging.getLogger("helpdesk.scheduler")

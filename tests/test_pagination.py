@@ -22,8 +22,8 @@ from helpdesk.core.models import utcnow
 from helpdesk.councils.models import CouncilKind
 from helpdesk.extensions import db
 from helpdesk.instances.states import InstanceStatus
-from helpdesk.tickets.inbound import arrive, ingest_many
-from helpdesk.tickets.models import HeldMail
+from helpdesk.mail.intake import arrive, ingest_many
+from helpdesk.mail.models import HeldMail
 from helpdesk.tickets.services import CallData, TicketData, change_status, log_call
 from helpdesk.tickets.states import CallDirection, Channel, Priority, TicketStatus
 from tests import factories

@@ -59,7 +59,7 @@ def world(app):
     from helpdesk.accompaniment import services as accompaniment
     from helpdesk.auth.models import User
     from helpdesk.councils.models import Council
-    from helpdesk.tickets.inbound import ingest
+    from helpdesk.mail.intake import ingest
     from helpdesk.tickets.models import Ticket
     from helpdesk.tickets.services import MessageKind, add_message
 

@@ -26,7 +26,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
-from helpdesk.core import mailbox as imap
+from helpdesk.mail.models import MailboxSettings, MailboxState, configured_mailboxes
 from helpdesk.core.lease import Lease
 from helpdesk.core.models import utcnow
 from helpdesk.core.outbox import OutboxMessage, OutboxStatus
@@ -35,7 +35,7 @@ from helpdesk.extensions import db
 from helpdesk.instances.models import HealthCheck, PlatformInstance
 from helpdesk.instances.states import InstanceStatus
 from helpdesk.operations.models import JobRun
-from helpdesk.tickets.models import HeldMail
+from helpdesk.mail.models import HeldKind, HeldMail, HeldStatus
 
 # More waiting than one delivery round sends (deliver_pending's limit): the outbox is falling behind.
 OUTBOX_BACKLOG_WARNING = 200
@@ -146,8 +146,8 @@ def database_facts(now: datetime, config: Any) -> list[Fact]:
 
 
 def mailbox_facts(now: datetime, config: Any) -> list[Fact]:
-    mailboxes, unusable = imap.configured_mailboxes(config)
-    states = {state.name: state for state in db.session.scalars(select(imap.MailboxState))}
+    mailboxes, unusable = configured_mailboxes(config)
+    states = {state.name: state for state in db.session.scalars(select(MailboxState))}
     facts = [Fact("mailbox.usable", "mail_in", _("Can be used"), False, State.PROBLEM,
                   _("problem when its settings cannot be read"), problem, subject=problem.partition(": ")[0])
              for problem in unusable]
@@ -159,7 +159,7 @@ def mailbox_facts(now: datetime, config: Any) -> list[Fact]:
     return facts
 
 
-def mailbox_state_facts(settings: imap.MailboxSettings, state: imap.MailboxState | None, now: datetime,
+def mailbox_state_facts(settings: MailboxSettings, state: MailboxState | None, now: datetime,
                         config: Any) -> list[Fact]:
     """The last good fetch, IDLE and the last error of one mailbox."""
     poll = timedelta(seconds=settings.poll_seconds)
@@ -229,8 +229,8 @@ def outbox_facts(now: datetime, config: Any) -> list[Fact]:
 
 def held_mail_facts(now: datetime, config: Any) -> list[Fact]:
     counts = dict(db.session.execute(select(HeldMail.kind, func.count(HeldMail.id))
-                                     .where(HeldMail.status == "held").group_by(HeldMail.kind)).all())
-    quarantined, filtered = counts.get("quarantined", 0), counts.get("filtered", 0)
+                                     .where(HeldMail.status == HeldStatus.HELD).group_by(HeldMail.kind)).all())
+    quarantined, filtered = counts.get(HeldKind.QUARANTINED, 0), counts.get(HeldKind.FILTERED, 0)
     return [Fact("held.quarantined", "held_mail", _("Quarantined"), quarantined,
                  State.WARNING if quarantined else State.OK,
                  _("warning when any waits: it could not be processed (Administration → Mail)")),

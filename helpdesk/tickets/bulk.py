@@ -21,7 +21,8 @@ from helpdesk.core import audit, search
 from helpdesk.core.outbox import OutboxMessage, outgoing
 from helpdesk.extensions import db
 from helpdesk.tickets import clocks, mailing
-from helpdesk.tickets.models import Attachment, Message, ReceivedMail, Ticket
+from helpdesk.tickets.models import Attachment, Message, Ticket
+from helpdesk.mail.models import ReceivedMail
 from helpdesk.tickets.services import created_changes, indexed_text
 
 
@@ -83,7 +84,7 @@ class Batch:
         _insert_rows(audit.AuditEvent.__table__, [row for entry in self.entries for row in _audit_rows(entry)])
         self._reindex()
         outcomes = [("new_ticket" if entry.is_new else "follow_up", entry.ticket.id) for entry in self.entries]
-        _insert_rows(ReceivedMail.__table__, [{**entry.ledger, "outcome": kind, "ticket_id": number}
+        _insert_rows(ReceivedMail.__table__, [{**entry.ledger, "outcome": kind, "ticket_id": number, "is_message_id_reused": False}
                                                for entry, (kind, number) in zip(self.entries, outcomes, strict=True)])
         return outcomes
 

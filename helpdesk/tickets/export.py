@@ -8,7 +8,7 @@ clearing the session under an open stream breaks it (the export failed past 500 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from email.utils import formataddr
 from typing import IO, Any
@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from helpdesk.core import csvsafe
 from helpdesk.extensions import db
-from helpdesk.tickets.models import HeldMail, Message, Ticket
+from helpdesk.tickets.models import Message, Ticket
 
 CHUNK = 500  # rows a query reads; also the size of the IN lists of its eager loads
 
@@ -32,7 +32,7 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z") if value else None
 
 
-def _chunks(statement: Select, key: Any) -> Iterator[list]:
+def chunks(statement: Select, key: Any) -> Iterator[list]:
     """The rows of ``statement`` ordered by the unique ``key`` column, ``CHUNK`` at a time; each chunk
     leaves the session once the caller has written it."""
     last = None
@@ -115,30 +115,23 @@ def message_record(message: Message) -> dict:
     return record
 
 
-def held_record(held: HeldMail) -> dict:
-    return {"message_id": held.message_id, "from": held.from_address, "subject": held.subject,
-            "reason": held.reason, "received_at": iso(held.received_at), "status": held.status,
-            "mailbox": held.mailbox, "size": held.size, "sha256": held.raw_sha256, "ticket": held.ticket_id}
-
-
-def write_json(output: IO[str]) -> int:
-    """Write ``{"tickets": [...], "filtered": [...], "quarantine": [...]}`` a chunk of tickets at a time
-    (memory stays flat); return how many tickets."""
+def write_json(output: IO[str], sections: Iterable[tuple[str, Iterable[dict]]] = ()) -> int:
+    """Write ``{"tickets": [...]}`` a chunk of tickets at a time (memory stays flat), with each of
+    ``sections`` as one more list (the held mail, from the mail domain); return how many tickets."""
     _snapshot()
     count = 0
     output.write('{"tickets": [')
-    for chunk in _chunks(_ticket_query(with_messages=True), Ticket.id):
+    for chunk in chunks(_ticket_query(with_messages=True), Ticket.id):
         for (ticket,) in chunk:
             output.write(("\n" if count == 0 else ",\n") + json.dumps(ticket_record(ticket), ensure_ascii=False))
             count += 1
     output.write("\n]")
-    for key, kind in (("filtered", "filtered"), ("quarantine", "quarantined")):
+    for key, records in sections:
         output.write(f', "{key}": [')
         separator = ""  # the list as json.dumps writes it: items joined by ", "
-        for chunk in _chunks(select(HeldMail).where(HeldMail.kind == kind), HeldMail.id):
-            for (held,) in chunk:
-                output.write(separator + json.dumps(held_record(held), ensure_ascii=False))
-                separator = ", "
+        for record in records:
+            output.write(separator + json.dumps(record, ensure_ascii=False))
+            separator = ", "
         output.write("]")
     output.write("}\n")
     return count
@@ -151,7 +144,7 @@ def write_csv(output: IO[str]) -> int:
     writer = csvsafe.writer(output)
     writer.writerow(CSV_COLUMNS)
     count = 0
-    for chunk in _chunks(_ticket_query(with_messages=False), Ticket.id):
+    for chunk in chunks(_ticket_query(with_messages=False), Ticket.id):
         for ticket, messages in chunk:
             writer.writerow([
                 ticket.id, ticket.subject, ticket.status.value, ticket.priority.value, ticket.category.value,

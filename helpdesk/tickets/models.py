@@ -130,6 +130,8 @@ class Message(db.Model):
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # a delivery failure came back for it
+    # The mail's Message-ID had been used by a different message before: shown, so nobody trusts it.
+    is_message_id_reused: Mapped[bool] = mapped_column(default=False)
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages", foreign_keys=[ticket_id])
     author: Mapped[User | None] = relationship(foreign_keys=[author_id], lazy="joined")
@@ -228,41 +230,3 @@ class CannedReply(TimestampMixin, db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
 
     AUDITED = ("title", "body", "is_active")
-
-
-class ReceivedMail(db.Model):
-    """Every message taken from a mailbox (or imported), once: the ledger that makes ingestion exactly-once."""
-
-    __tablename__ = "received_mail"
-    __table_args__ = (UniqueConstraint("mailbox", "message_id", name="uq_received_mail_mailbox_message_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    mailbox: Mapped[str] = mapped_column(String(200))
-    message_id: Mapped[str] = mapped_column(String(998))
-    raw_sha256: Mapped[str] = mapped_column(String(64))
-    size: Mapped[int] = mapped_column(BigInteger)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    outcome: Mapped[str] = mapped_column(String(32))  # new_ticket, follow_up, filtered, quarantined
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
-
-
-class HeldMail(db.Model):
-    """Mail kept aside whole, for an administrator: filtered (machine-written, off any thread) or
-    quarantined (it could not be processed)."""
-
-    __tablename__ = "held_mail"
-    __table_args__ = (Index("ix_held_mail_kind_status", "kind", "status"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(String(16))  # filtered or quarantined
-    status: Mapped[str] = mapped_column(String(16), default="held")  # held, ticketed, retried, discarded
-    mailbox: Mapped[str] = mapped_column(String(200))
-    message_id: Mapped[str] = mapped_column(String(998), default="")
-    from_address: Mapped[str] = mapped_column(String(254), default="")
-    subject: Mapped[str] = mapped_column(String(998), default="")
-    reason: Mapped[str] = mapped_column(Text)
-    raw_sha256: Mapped[str] = mapped_column(String(64))
-    size: Mapped[int] = mapped_column(BigInteger)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))

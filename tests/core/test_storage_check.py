@@ -11,7 +11,8 @@ from helpdesk import cli
 from helpdesk.core.models import utcnow
 from helpdesk.core.outbox import queue_mail
 from helpdesk.extensions import db
-from helpdesk.tickets.models import Attachment, HeldMail, ReceivedMail
+from helpdesk.tickets.models import Attachment
+from helpdesk.mail.models import HeldMail, ReceivedMail
 from helpdesk.tickets.services import Upload, add_message, blob_store
 from helpdesk.tickets.states import MessageKind
 from tests import factories
@@ -117,7 +118,7 @@ def test_held_mail_with_attachments_leaves_no_file_without_a_row(app, storage_ch
     """Mail held aside keeps its files (they become a ticket's if an administrator makes one of it)."""
     from email.message import EmailMessage
 
-    from helpdesk.tickets.inbound import ingest
+    from helpdesk.mail.intake import ingest
 
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = "a@vic.cat", "suport@diba.cat", "Fora de l'oficina"

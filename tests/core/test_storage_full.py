@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from helpdesk.auth.models import Role
 from helpdesk.extensions import db
-from helpdesk.tickets.models import Attachment, HeldMail, Message, ReceivedMail, Ticket
+from helpdesk.tickets.models import Attachment, Message, Ticket
+from helpdesk.mail.models import HeldMail, ReceivedMail
 from tests import factories
 from tests.conftest import SECRET_KEY
 from tests.core.test_storage import files_under, read_only, tmpfs_mounts

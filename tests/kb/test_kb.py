@@ -13,7 +13,7 @@ from helpdesk.extensions import db
 from helpdesk.kb import services
 from helpdesk.kb.models import Article, ArticleEvent
 from helpdesk.kb.seed import seed_articles
-from helpdesk.tickets.inbound import ingest
+from helpdesk.mail.intake import ingest
 from tests import factories
 from tests.pages import text
 

@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from helpdesk.core.mailbox import MailboxSettings
+from helpdesk.mail.models import MailboxSettings
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -18,7 +18,7 @@ def configured_mailbox(app):
 
 @pytest.fixture
 def dovecot():
-    from tests.tickets.conftest import _server
+    from tests.mail.conftest import _server
     server = _server(tls=False)
     yield server
     server.remove()

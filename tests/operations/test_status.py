@@ -5,7 +5,7 @@ from email.message import EmailMessage
 from sqlalchemy import text
 
 from helpdesk.core import lease
-from helpdesk.core.mailbox import MailboxState
+from helpdesk.mail.models import MailboxState
 from helpdesk.core.models import utcnow
 from helpdesk.core.outbox import OutboxStatus, queue_mail
 from helpdesk.core.scheduling import Job
@@ -23,7 +23,7 @@ from helpdesk.operations.status import (
     storage_facts,
 )
 from helpdesk.scheduler import LEASE, all_jobs, run_job
-from helpdesk.tickets.inbound import ingest
+from helpdesk.mail.intake import ingest
 from helpdesk.tickets.outages import monitor
 from tests import factories
 from tests.operations.conftest import T0

@@ -4,12 +4,12 @@ import threading
 import pytest
 
 from helpdesk.auth.models import Role
-from helpdesk.core.mailbox import MailboxSettings, MailboxState
+from helpdesk.mail.models import MailboxSettings, MailboxState
 from helpdesk.extensions import db
-from helpdesk.tickets.fetching import Fetcher
+from helpdesk.mail.fetching import Fetcher
 from tests import factories
 from tests.pages import text
-from tests.tickets.test_imap import wait_for
+from tests.mail.test_fetching import wait_for
 
 TOKEN = "a-long-random-health-token-0123456789"
 

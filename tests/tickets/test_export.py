@@ -9,7 +9,8 @@ from helpdesk.auth.models import Role
 from helpdesk.core.models import utcnow
 from helpdesk.extensions import db
 from helpdesk.tickets.export import write_csv, write_json
-from helpdesk.tickets.models import Attachment, Call, HeldMail, Message, Ticket
+from helpdesk.tickets.models import Attachment, Call, Message, Ticket
+from helpdesk.mail.models import HeldMail
 from helpdesk.tickets.services import Upload, add_message
 from helpdesk.tickets.states import MessageKind
 from tests import factories

@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from helpdesk.auth.models import User
 from helpdesk.core import audit
 from helpdesk.core.html import sanitize_html
-from helpdesk.core.mailparse import ParsedMail, parse
+from helpdesk.mail.parsing import ParsedMail, parse
 from helpdesk.core.models import utcnow
 from helpdesk.core.outbox import queue_mail
 from helpdesk.core.storage import BlobStore
@@ -36,7 +36,8 @@ from helpdesk.councils.services import council_for_address, council_for_domain
 from helpdesk.extensions import db
 from helpdesk.tickets import mailing
 from helpdesk.tickets.bulk import Batch
-from helpdesk.tickets.models import HeldMail, Message, ReceivedMail, Ticket
+from helpdesk.tickets.models import Message, Ticket
+from helpdesk.mail.models import HeldKind, HeldMail, HeldStatus, OutcomeKind, ReceivedMail
 from helpdesk.tickets.services import (TicketData, Upload, blob_store, change_status, new_ticket, open_ticket,
                                        reindex, store_attachments)
 from helpdesk.tickets.states import Channel, MessageKind, TicketStatus
@@ -115,7 +116,7 @@ def ingest_one(arrival: Arrival, mailbox: str, now: datetime | None = None) -> O
         return Outcome("duplicate", detail=mail.message_id)
     try:  # the session holds nothing else: each message is its own transaction
         outcome = _route(mail, arrival, mailbox, now)
-        db.session.add(ReceivedMail(**_ledger(arrival, mailbox, now), outcome=outcome.kind,
+        db.session.add(ReceivedMail(**_ledger(arrival, mailbox, now), outcome=OutcomeKind(outcome.kind),
                                     ticket_id=outcome.ticket_id))
         db.session.commit()
         return outcome
@@ -261,13 +262,13 @@ def _ledger(arrival: Arrival, mailbox: str, now: datetime) -> dict:
 
 def _hold(kind: str, arrival: Arrival, mailbox: str, mail: ParsedMail | None, reason: str,
           now: datetime) -> Outcome:
-    held = HeldMail(kind=kind, mailbox=mailbox, message_id=mail.message_id if mail else "",
+    held = HeldMail(kind=HeldKind(kind), mailbox=mailbox, message_id=mail.message_id if mail else "",
                     from_address=mail.from_address if mail else "", subject=(mail.subject if mail else "")[:998],
                     reason=reason[:4000], raw_sha256=arrival.sha256, size=arrival.size, received_at=now)
     db.session.add(held)
     if mail is not None and kind == "quarantined":
         # Recorded too, so that fetching it again does not quarantine it twice; a retry replaces this.
-        db.session.add(ReceivedMail(**_ledger(arrival, mailbox, now), outcome="quarantined"))
+        db.session.add(ReceivedMail(**_ledger(arrival, mailbox, now), outcome=OutcomeKind.QUARANTINED))
     try:
         db.session.commit()
     except IntegrityError:
@@ -444,7 +445,7 @@ def _add_automatic(ticket: Ticket, mail: ParsedMail, now: datetime) -> None:
 
 
 def _hold_filtered(mail: ParsedMail, arrival: Arrival, mailbox: str, now: datetime) -> None:
-    db.session.add(HeldMail(kind="filtered", mailbox=mailbox, message_id=mail.message_id,
+    db.session.add(HeldMail(kind=HeldKind.FILTERED, mailbox=mailbox, message_id=mail.message_id,
                             from_address=mail.from_address, subject=mail.subject[:998],
                             reason=mail.automatic_reason, raw_sha256=arrival.sha256, size=arrival.size,
                             received_at=now))
@@ -459,7 +460,7 @@ def ticket_held(held: HeldMail, actor: User | None, now: datetime | None = None)
         requester_name=mail.from_name, requester_email=mail.from_address if "@" in mail.from_address else "",
         attachments=_uploads(mail), message_fields=_fields(mail)), now, from_mail=True)
     ticket.messages[0].body_html = _html(mail, ticket.messages[0])
-    held.status, held.resolved_at, held.ticket_id = "ticketed", now, ticket.id
+    held.status, held.resolved_at, held.ticket_id = HeldStatus.TICKETED, now, ticket.id
     audit.record(actor, "created_from_filtered_mail", ticket, {})
     return ticket
 
@@ -470,11 +471,11 @@ def retry(held: HeldMail, now: datetime | None = None) -> Outcome:
     db.session.execute(ReceivedMail.__table__.delete().where(
         ReceivedMail.mailbox == held.mailbox, ReceivedMail.message_id == held.message_id,
         ReceivedMail.outcome == "quarantined"))
-    held.status, held.resolved_at = "retried", now or utcnow()
+    held.status, held.resolved_at = HeldStatus.RETRIED, now or utcnow()
     db.session.commit()
     outcome = ingest(raw, held.mailbox, now)
     return outcome
 
 
-def held_query(kind: str):
-    return select(HeldMail).where(HeldMail.kind == kind, HeldMail.status == "held").order_by(HeldMail.id.desc())
+def held_query(kind: HeldKind):
+    return select(HeldMail).where(HeldMail.kind == kind, HeldMail.status == HeldStatus.HELD).order_by(HeldMail.id.desc())

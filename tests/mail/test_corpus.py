@@ -8,10 +8,10 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk.core.mailparse import parse
+from helpdesk.mail.parsing import parse
 from helpdesk.extensions import db
-from helpdesk.tickets.inbound import ingest
-from helpdesk.tickets.models import HeldMail, ReceivedMail
+from helpdesk.mail.intake import ingest
+from helpdesk.mail.models import HeldMail, ReceivedMail
 from tests.conftest import SHARED
 
 CORPUS = SHARED / "corpus" / "mail"

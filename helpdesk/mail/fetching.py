@@ -13,25 +13,26 @@ import threading
 
 from flask import Flask
 
-from helpdesk.core import mailbox as imap
+from helpdesk.mail import imap
+from helpdesk.mail.models import MailboxSettings, MailboxState, configured_mailboxes
 from helpdesk.core.models import utcnow
 from helpdesk.extensions import db
-from helpdesk.tickets.inbound import ingest
+from helpdesk.mail.intake import ingest
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_SECONDS = 60
 
 
 class Fetcher:
-    def __init__(self, app: Flask, settings: imap.MailboxSettings, idle_seconds: int = 300) -> None:
+    def __init__(self, app: Flask, settings: MailboxSettings, idle_seconds: int = 300) -> None:
         self.app, self.settings, self.idle_seconds = app, settings, idle_seconds
         self.connection = None
         self.idling: bool | None = None  # as last recorded in the mailbox's state
 
-    def _state(self) -> imap.MailboxState:
-        state = db.session.get(imap.MailboxState, self.settings.name)
+    def _state(self) -> MailboxState:
+        state = db.session.get(MailboxState, self.settings.name)
         if state is None:
-            state = imap.MailboxState(name=self.settings.name, last_uid=0)
+            state = MailboxState(name=self.settings.name, last_uid=0)
             db.session.add(state)
             db.session.commit()
         return state
@@ -147,12 +148,12 @@ class FetcherPool:
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.running: dict[imap.MailboxSettings, tuple[Fetcher, threading.Event]] = {}
+        self.running: dict[MailboxSettings, tuple[Fetcher, threading.Event]] = {}
 
     def sync(self) -> None:
         with self.app.app_context():
             try:
-                wanted, problems = imap.configured_mailboxes(self.app.config)
+                wanted, problems = configured_mailboxes(self.app.config)
             finally:
                 db.session.remove()
         for problem in problems:
@@ -167,7 +168,7 @@ class FetcherPool:
                 self.running[settings] = fetcher, stop
                 log.info("fetching mail from %s", settings.name)
 
-    def _stop(self, settings: imap.MailboxSettings) -> None:
+    def _stop(self, settings: MailboxSettings) -> None:
         fetcher, stop = self.running.pop(settings)
         stop.set()
         fetcher.interrupt()

@@ -7,9 +7,9 @@ from email.utils import make_msgid
 import pytest
 from sqlalchemy import func, select
 
-from helpdesk.core.mailbox import MailboxSettings
+from helpdesk.mail.models import MailboxSettings
 from helpdesk.extensions import db
-from helpdesk.tickets import fetching
+from helpdesk.mail import fetching
 from helpdesk.tickets.models import Ticket
 from tests.dovecot import PASSWORD, USER
 

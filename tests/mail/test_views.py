@@ -7,9 +7,11 @@ from sqlalchemy import func, select
 
 from helpdesk.auth.models import Role
 from helpdesk.extensions import db
+from helpdesk.mail.export import held_sections
 from helpdesk.tickets.export import write_json
-from helpdesk.tickets.inbound import ingest
-from helpdesk.tickets.models import HeldMail, Ticket
+from helpdesk.mail.intake import ingest
+from helpdesk.tickets.models import Ticket
+from helpdesk.mail.models import HeldMail
 from tests import factories
 from tests.pages import text
 
@@ -51,7 +53,7 @@ def test_export_lists_filtered_and_quarantined_mail(app):
     app.config["MAIL_MAX_BYTES"] = 25 * 1024 * 1024
     import io
     output = io.StringIO()
-    write_json(output)
+    write_json(output, held_sections())
     exported = json.loads(output.getvalue())
     assert [item["subject"] for item in exported["filtered"]] == ["Fora de l'oficina"]
     [quarantined] = exported["quarantine"]

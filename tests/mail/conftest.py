@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from helpdesk.tickets.fetching import Fetcher
+from helpdesk.mail.fetching import Fetcher
 from tests.dovecot import Dovecot
 
 

@@ -6,19 +6,20 @@ import pytest
 from sqlalchemy import select
 
 from helpdesk.auth.models import Role
-from helpdesk.core import mailbox as imap
+from helpdesk.mail import imap
+from helpdesk.mail.models import Mailbox, MailboxSettings, configured_mailboxes
 from helpdesk.core.sealing import SealBroken, seal, unseal
 from helpdesk.extensions import db
-from helpdesk.tickets.fetching import FetcherPool
+from helpdesk.mail.fetching import FetcherPool
 from tests import factories
 from tests.dovecot import PASSWORD, USER
 from tests.pages import error_after, text
-from tests.tickets.test_imap import message, running, tickets, wait_for
+from tests.mail.test_fetching import message, running, tickets, wait_for
 
 
 def tls_settings(server, security, ca_file):
     port = server.tls_port if security == "ssl" else server.port
-    return imap.MailboxSettings(host="127.0.0.1", port=port, security=security, username=USER, password=PASSWORD,
+    return MailboxSettings(host="127.0.0.1", port=port, security=security, username=USER, password=PASSWORD,
                                 timeout=10, ca_file=ca_file)
 
 
@@ -78,13 +79,13 @@ def test_an_administrator_adds_a_mailbox_and_tries_it(client, app, dovecot):
     assert error_after(page, "port") == "El nombre ha d'estar entre 1 i 65535."
     response = client.submit("/admin/mail/mailboxes/new", form(dovecot, host="no és un servidor"))
     assert error_after(text(response), "host") == "«no és un servidor» no és un nom ni una adreça de servidor."
-    assert db.session.scalar(select(imap.Mailbox)) is None  # nothing saved
+    assert db.session.scalar(select(Mailbox)) is None  # nothing saved
 
     response = client.submit("/admin/mail/mailboxes/new", form(dovecot), follow_redirects=True)
     page = text(response)
     assert f"Bústia {USER}@127.0.0.1/INBOX desada" in page
     assert PASSWORD not in page  # never shown back
-    mailbox = db.session.scalar(select(imap.Mailbox))
+    mailbox = db.session.scalar(select(Mailbox))
     assert PASSWORD not in mailbox.password_sealed
     dovecot.append(message("Ja hi som"))
     page = text(client.submit(f"/admin/mail/mailboxes/{mailbox.id}/try", follow_redirects=True))
@@ -115,7 +116,7 @@ def test_only_administrators_see_mailboxes(client, app):
 
 
 def test_the_pool_fetches_from_mailboxes_added_in_the_screens_and_stops_when_deactivated(app, dovecot):
-    mailbox = imap.Mailbox(host="127.0.0.1", port=dovecot.port, security="none", username=USER,
+    mailbox = Mailbox(host="127.0.0.1", port=dovecot.port, security="none", username=USER,
                            password_sealed=seal(PASSWORD, app.config["SECRET_KEY"]), folder="INBOX",
                            processed_folder="", poll_seconds=5, is_active=True)
     db.session.add(mailbox)
@@ -126,7 +127,7 @@ def test_the_pool_fetches_from_mailboxes_added_in_the_screens_and_stops_when_dea
         assert [settings.name for settings in pool.running] == [mailbox.name]
         dovecot.append(message("Des de la bústia"))
         assert wait_for(lambda: tickets() == ["Des de la bústia"])
-        db.session.get(imap.Mailbox, mailbox.id).is_active = False
+        db.session.get(Mailbox, mailbox.id).is_active = False
         db.session.commit()
         pool.sync()
         assert pool.running == {}
@@ -135,10 +136,10 @@ def test_the_pool_fetches_from_mailboxes_added_in_the_screens_and_stops_when_dea
 
 
 def test_a_password_sealed_under_another_secret_key_is_reported_not_used(app, dovecot):
-    db.session.add(imap.Mailbox(host="127.0.0.1", port=dovecot.port, security="none", username=USER,
+    db.session.add(Mailbox(host="127.0.0.1", port=dovecot.port, security="none", username=USER,
                                 password_sealed=seal(PASSWORD, "una-altra-clau-secreta-0123456789"),
                                 folder="INBOX", processed_folder="", poll_seconds=5, is_active=True))
     db.session.commit()
-    mailboxes, problems = imap.configured_mailboxes(app.config)
+    mailboxes, problems = configured_mailboxes(app.config)
     assert mailboxes == []
     assert problems == [f"{USER}@127.0.0.1/INBOX: sealed with another SECRET_KEY: type the password again"]

@@ -15,7 +15,8 @@ from wtforms.validators import DataRequired, Length, NumberRange
 
 from helpdesk.auth.models import User
 from helpdesk.core import audit
-from helpdesk.core import mailbox as imap
+from helpdesk.mail import imap
+from helpdesk.mail.models import Mailbox, MailboxState, SECURITY_CHOICES
 from helpdesk.core.errors import DomainError, NotAllowed
 from helpdesk.core.forms import Form, strip
 from helpdesk.core.models import utcnow
@@ -73,12 +74,12 @@ def _host(raw: str) -> str:
     return host
 
 
-def save_mailbox(actor: User | None, data: MailboxData, mailbox: imap.Mailbox | None = None) -> imap.Mailbox:
+def save_mailbox(actor: User | None, data: MailboxData, mailbox: Mailbox | None = None) -> Mailbox:
     """Create or change a mailbox; the fetchers pick the change up within a minute."""
     if actor is not None and not actor.is_admin:
         raise NotAllowed(_l("Only administrators configure mailboxes."))
     host = _host(data.host)
-    if data.security not in imap.SECURITY_CHOICES:
+    if data.security not in SECURITY_CHOICES:
         raise DomainError(_l("Unknown value “%(value)s”.", value=data.security), "security")
     if not 1 <= data.port <= 65535:
         raise DomainError(_l("The port is a number from 1 to 65535."), "port")
@@ -88,19 +89,19 @@ def save_mailbox(actor: User | None, data: MailboxData, mailbox: imap.Mailbox | 
         raise DomainError(_l("Type the mailbox's password."), "password")
     if data.processed_folder and data.processed_folder == data.folder:
         raise DomainError(_l("Processed mail must go to another folder."), "processed_folder")
-    same = db.session.scalar(select(imap.Mailbox).where(imap.Mailbox.host == host,
-                                                        imap.Mailbox.username == data.username,
-                                                        imap.Mailbox.folder == data.folder))
+    same = db.session.scalar(select(Mailbox).where(Mailbox.host == host,
+                                                        Mailbox.username == data.username,
+                                                        Mailbox.folder == data.folder))
     if same is not None and same is not mailbox:
         raise DomainError(_l("This mailbox is already configured."), "username")
-    before = audit.snapshot(mailbox, imap.Mailbox.AUDITED) if mailbox else {}
+    before = audit.snapshot(mailbox, Mailbox.AUDITED) if mailbox else {}
     if mailbox is None:
-        mailbox = imap.Mailbox(created_at=utcnow())
+        mailbox = Mailbox(created_at=utcnow())
         db.session.add(mailbox)
     mailbox.host, mailbox.port, mailbox.security, mailbox.username = host, data.port, data.security, data.username
     mailbox.folder, mailbox.processed_folder = data.folder, data.processed_folder
     mailbox.poll_seconds, mailbox.is_active, mailbox.updated_at = data.poll_seconds, data.is_active, utcnow()
-    changes = audit.diff(before, audit.snapshot(mailbox, imap.Mailbox.AUDITED))
+    changes = audit.diff(before, audit.snapshot(mailbox, Mailbox.AUDITED))
     if data.password:
         mailbox.password_sealed = seal(data.password, current_app.config["SECRET_KEY"])
         changes["password"] = {"before": None, "after": "••••"}  # that it changed, never what it is
@@ -109,7 +110,7 @@ def save_mailbox(actor: User | None, data: MailboxData, mailbox: imap.Mailbox | 
     return mailbox
 
 
-def try_mailbox(mailbox: imap.Mailbox) -> tuple[bool, str]:
+def try_mailbox(mailbox: Mailbox) -> tuple[bool, str]:
     """Log in, open the folders, and say what was found (or what went wrong) in words an administrator
     can act on."""
     try:
@@ -136,5 +137,5 @@ def try_mailbox(mailbox: imap.Mailbox) -> tuple[bool, str]:
             pass
 
 
-def mailbox_states() -> dict[str, imap.MailboxState]:
-    return {state.name: state for state in db.session.scalars(select(imap.MailboxState))}
+def mailbox_states() -> dict[str, MailboxState]:
+    return {state.name: state for state in db.session.scalars(select(MailboxState))}

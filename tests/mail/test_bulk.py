@@ -12,13 +12,15 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from helpdesk.extensions import db
-from helpdesk.tickets import bulk, inbound
-from helpdesk.tickets.inbound import arrive, ingest_many, ingest_one
-from helpdesk.tickets.models import ReceivedMail, Ticket
+from helpdesk.mail import intake as inbound
+from helpdesk.tickets import bulk
+from helpdesk.mail.intake import arrive, ingest_many, ingest_one
+from helpdesk.tickets.models import Ticket
+from helpdesk.mail.models import ReceivedMail
 from helpdesk.tickets.services import change_status
 from helpdesk.tickets.states import TicketStatus
 from tests import factories
-from tests.tickets.test_corpus import CORPUS, index
+from tests.mail.test_corpus import CORPUS, index
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)  # a Monday morning, inside support hours
 TABLES = ("tickets", "ticket_pauses", "messages", "attachments", "audit_events", "outbox", "received_mail",

@@ -1,114 +1,14 @@
-"""IMAP mailboxes: where to fetch from, and how far each has been read (UIDVALIDITY and last UID)."""
+"""Talking IMAP: log in over verified TLS, list new UIDs, fetch a message, flag or move it once taken."""
 from __future__ import annotations
 
 import re
 import socket
 import ssl
 import threading
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 import imaplib2
-from sqlalchemy import String, Text, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, mapped_column
 
-from helpdesk.core.models import UTCDateTime, utcnow
-from helpdesk.core.sealing import SealBroken, unseal
-from helpdesk.extensions import db
-
-SECURITY_CHOICES = ("ssl", "starttls", "none")
-
-
-class MailboxState(db.Model):
-    """How far a mailbox has been read: UIDs are only comparable within one UIDVALIDITY."""
-
-    __tablename__ = "mailbox_states"
-
-    name: Mapped[str] = mapped_column(String(200), primary_key=True)
-    uidvalidity: Mapped[int | None]
-    last_uid: Mapped[int] = mapped_column(default=0)
-    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    # For the operations page: the last fetch that worked, when last_error happened (kept after a
-    # recovery, to show), and whether the fetcher now waits in IDLE (False while polling or stopped).
-    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    is_idling: Mapped[bool] = mapped_column(default=False)
-
-
-class Mailbox(db.Model):
-    """A mailbox configured in the administration screens (one more can come from HELPDESK_IMAP_*)."""
-
-    __tablename__ = "mailboxes"
-    __table_args__ = (UniqueConstraint("host", "username", "folder", name="uq_mailboxes_host_username_folder"),)
-    AUDITED = ("host", "port", "security", "username", "folder", "processed_folder", "poll_seconds", "is_active")
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    host: Mapped[str] = mapped_column(String(255))
-    port: Mapped[int]
-    security: Mapped[str] = mapped_column(String(16))
-    username: Mapped[str] = mapped_column(String(255))
-    password_sealed: Mapped[str] = mapped_column(Text)  # see core.sealing
-    folder: Mapped[str] = mapped_column(String(200), default="INBOX")
-    processed_folder: Mapped[str] = mapped_column(String(200), default="")
-    poll_seconds: Mapped[int] = mapped_column(default=60)
-    is_active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-    @property
-    def name(self) -> str:
-        return f"{self.username}@{self.host}/{self.folder}"
-
-    def settings(self, config: dict[str, Any]) -> MailboxSettings:
-        """How to reach it; SealBroken when the password was sealed under another SECRET_KEY."""
-        return MailboxSettings(host=self.host, port=self.port, security=self.security, username=self.username,
-                               password=unseal(self.password_sealed, config["SECRET_KEY"]), folder=self.folder,
-                               processed_folder=self.processed_folder, poll_seconds=self.poll_seconds,
-                               ca_file=config["IMAP_CA_FILE"] or None)
-
-
-@dataclass(frozen=True)
-class MailboxSettings:
-    host: str
-    port: int
-    security: str  # ssl, starttls or none
-    username: str
-    password: str
-    folder: str = "INBOX"
-    processed_folder: str = ""
-    poll_seconds: int = 60
-    timeout: int = 30
-    ca_file: str | None = None  # for tests with a self-signed server certificate
-
-    @property
-    def name(self) -> str:
-        return f"{self.username}@{self.host}/{self.folder}"
-
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> MailboxSettings | None:
-        if not (config["IMAP_HOST"] and config["IMAP_USERNAME"]):
-            return None
-        return cls(host=config["IMAP_HOST"], port=config["IMAP_PORT"], security=config["IMAP_SECURITY"],
-                   username=config["IMAP_USERNAME"], password=config["IMAP_PASSWORD"], folder=config["IMAP_FOLDER"],
-                   processed_folder=config["IMAP_PROCESSED_FOLDER"], poll_seconds=config["IMAP_POLL_SECONDS"],
-                   ca_file=config["IMAP_CA_FILE"] or None)
-
-
-def configured_mailboxes(config: dict[str, Any]) -> tuple[list[MailboxSettings], list[str]]:
-    """Every mailbox to fetch from (the settings' one, then the active ones of the administration
-    screens), and a line for each that cannot be used."""
-    found: dict[str, MailboxSettings] = {}
-    problems = []
-    if (from_config := MailboxSettings.from_config(config)) is not None:
-        found[from_config.name] = from_config
-    for mailbox in db.session.scalars(select(Mailbox).where(Mailbox.is_active).order_by(Mailbox.id)):
-        try:
-            found.setdefault(mailbox.name, mailbox.settings(config))
-        except SealBroken as error:
-            problems.append(f"{mailbox.name}: {error}")
-    return list(found.values()), problems
+from helpdesk.mail.models import MailboxSettings
 
 
 class ImapError(Exception):

@@ -9,8 +9,9 @@ from helpdesk.auth.models import Role
 from helpdesk.core.models import utcnow
 from helpdesk.core.outbox import OutboxMessage
 from helpdesk.extensions import db
-from helpdesk.tickets.inbound import ingest, retry
-from helpdesk.tickets.models import Attachment, HeldMail, Message, Ticket
+from helpdesk.mail.intake import ingest, retry
+from helpdesk.tickets.models import Attachment, Message, Ticket
+from helpdesk.mail.models import HeldMail
 from helpdesk.tickets.services import add_message, change_status
 from helpdesk.tickets.states import MessageKind, TicketStatus
 from tests import factories
@@ -153,7 +154,7 @@ def test_html_only_mail_gets_text_sanitised_html_and_inline_images(vic):
 
 
 def test_rfc2231_names_and_broken_charsets_are_decoded():
-    from helpdesk.core.mailparse import parse
+    from helpdesk.mail.parsing import parse
     raw = (b"From: =?iso-8859-1?q?Jos=E9?= <jose@vic.cat>\nSubject: =?us-ascii?q?Caf=E9?=\nMIME-Version: 1.0\n"
            b"Content-Type: multipart/mixed; boundary=X\n\n--X\nContent-Type: text/plain; charset=iso-8859-1\n\n"
            b"Pressupost participatiu: acci\xf3\n--X\nContent-Type: application/pdf\n"

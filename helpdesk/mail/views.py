@@ -10,13 +10,13 @@ from helpdesk.auth.models import Role
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError
 from helpdesk.core.forms import show_error
-from helpdesk.core.mailbox import Mailbox, MailboxSettings
+from helpdesk.mail.models import Mailbox, MailboxSettings
 from helpdesk.core.models import utcnow
 from helpdesk.core.pagination import paginate
 from helpdesk.extensions import db
-from helpdesk.tickets.mailboxes import MailboxData, MailboxForm, mailbox_states, save_mailbox, try_mailbox
-from helpdesk.tickets.inbound import held_query, retry, ticket_held
-from helpdesk.tickets.models import HeldMail
+from helpdesk.mail.mailboxes import MailboxData, MailboxForm, mailbox_states, save_mailbox, try_mailbox
+from helpdesk.mail.intake import held_query, retry, ticket_held
+from helpdesk.mail.models import HeldKind, HeldMail, HeldStatus
 from helpdesk.tickets.services import blob_store
 
 bp = Blueprint("mail", __name__, url_prefix="/admin/mail")
@@ -25,13 +25,13 @@ bp = Blueprint("mail", __name__, url_prefix="/admin/mail")
 @bp.get("/<any(filtered, quarantined):kind>")
 @roles_required(Role.ADMIN)
 def held(kind: str):
-    page = paginate(held_query(kind), per_page=2 * current_app.config["PAGE_SIZE"])
-    return render_template("tickets/held_mail.html", page=page, kind=kind)
+    page = paginate(held_query(HeldKind(kind)), per_page=2 * current_app.config["PAGE_SIZE"])
+    return render_template("mail/held_mail.html", page=page, kind=kind)
 
 
 def _held(held_id: int) -> HeldMail:
     item = db.get_or_404(HeldMail, held_id)
-    if item.status != "held":
+    if item.status is not HeldStatus.HELD:
         abort(404)
     return item
 
@@ -66,17 +66,17 @@ def retry_one(held_id: int):
 @roles_required(Role.ADMIN)
 def discard(held_id: int):
     item = _held(held_id)
-    item.status, item.resolved_at = "discarded", utcnow()
+    item.status, item.resolved_at = HeldStatus.DISCARDED, utcnow()
     db.session.commit()
     flash(_("Message set aside for good (its file is kept)."), "success")
-    return redirect(url_for("mail.held", kind=item.kind))
+    return redirect(url_for("mail.held", kind=item.kind.value))
 
 
 @bp.get("/mailboxes")
 @roles_required(Role.ADMIN)
 def mailboxes():
     items = db.session.scalars(db.select(Mailbox).order_by(Mailbox.host, Mailbox.username, Mailbox.folder)).all()
-    return render_template("tickets/mailboxes.html", mailboxes=items, states=mailbox_states(),
+    return render_template("mail/mailboxes.html", mailboxes=items, states=mailbox_states(),
                            from_config=MailboxSettings.from_config(current_app.config))
 
 
@@ -103,7 +103,7 @@ def mailbox(mailbox_id: int | None):
                   if item.is_active else _("Mailbox %(name)s saved: mail is not fetched from it.", name=item.name),
                   "success")
             return redirect(url_for("mail.mailbox", mailbox_id=item.id))
-    return render_template("tickets/mailbox.html", form=form, mailbox=item,
+    return render_template("mail/mailbox.html", form=form, mailbox=item,
                            state=mailbox_states().get(item.name) if item else None,
                            trail=audit.trail(item) if item else []), 422 if form.errors else 200
 

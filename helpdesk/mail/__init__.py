@@ -1,0 +1,1 @@
+"""Incoming mail: mailboxes, the intake pipeline, held mail."""

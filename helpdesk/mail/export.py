@@ -1,0 +1,26 @@
+"""Held mail in the JSON backup: the messages kept aside, beside the tickets (tickets.export writes them)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import select
+
+from helpdesk.mail.models import HeldKind, HeldMail
+from helpdesk.tickets.export import chunks, iso
+
+
+def held_record(held: HeldMail) -> dict:
+    return {"message_id": held.message_id, "from": held.from_address, "subject": held.subject,
+            "reason": held.reason, "received_at": iso(held.received_at), "status": held.status.value,
+            "mailbox": held.mailbox, "size": held.size, "sha256": held.raw_sha256, "ticket": held.ticket_id}
+
+
+def held_records(kind: HeldKind) -> Iterator[dict]:
+    for chunk in chunks(select(HeldMail).where(HeldMail.kind == kind), HeldMail.id):
+        for (held,) in chunk:
+            yield held_record(held)
+
+
+def held_sections() -> list[tuple[str, Iterator[dict]]]:
+    """The backup's "filtered" and "quarantine" lists."""
+    return [("filtered", held_records(HeldKind.FILTERED)), ("quarantine", held_records(HeldKind.QUARANTINED))]
