@@ -437,11 +437,8 @@ def _add_automatic(ticket: Ticket, mail: ParsedMail, now: datetime) -> None:
         for reply in bounced:
             reply.bounced_at = now
             audit.record(None, "reply_bounced", ticket, {"message_id": {"before": None, "after": reply.id}})
-        if bounced and ticket.assignee is not None and ticket.assignee.is_active:
-            queue_mail([ticket.assignee.email], f"[{ticket.reference}] No s'ha pogut lliurar la resposta / "
-                       f"Reply not delivered", f"{ticket.reference} {ticket.subject}\n\n{mail.text[:2000]}",
-                       headers={"Auto-Submitted": "auto-generated", mailing.LOOP_HEADER: mailing.desk_domain()},
-                       domain=mailing.desk_domain(), related=ticket)
+        if bounced:
+            mailing.tell_reply_bounced(ticket, mail.text)
 
 
 def _hold_filtered(mail: ParsedMail, arrival: Arrival, mailbox: str, now: datetime) -> None:

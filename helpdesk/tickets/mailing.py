@@ -139,3 +139,13 @@ def acknowledgement(ticket: Ticket, now: datetime) -> tuple[Message, dict]:
                       to_addresses=address, subject=subject, message_id=new_message_id(ticket))
     return message, {"to": [address], "subject": subject, "body_text": body, "headers": headers,
                      "message_id": message.message_id}
+
+
+def tell_reply_bounced(ticket: Ticket, report: str) -> None:
+    """Tell the ticket's agent that a reply came back undelivered (``report``: the bounce's text)."""
+    if ticket.assignee is None or not ticket.assignee.is_active:
+        return
+    queue_mail([ticket.assignee.email], f"[{ticket.reference}] No s'ha pogut lliurar la resposta / "
+               f"Reply not delivered", f"{ticket.reference} {ticket.subject}\n\n{report[:2000]}",
+               headers={"Auto-Submitted": "auto-generated", LOOP_HEADER: desk_domain()},
+               domain=desk_domain(), related=ticket)
