@@ -3,7 +3,8 @@
 A message is queued with the change that caused it, so a rolled-back change sends nothing. Delivery
 claims a message (``sending``) and commits that claim before talking to the SMTP server, then records
 the outcome: if the process dies mid-send, the message stays ``sending`` and is reported for review
-rather than sent a second time. A server that is down means a retry later, with back-off; a server that
+rather than sent a second time. A run sends everything due over one SMTP session; a server that is down
+(or refuses TLS or the login) is tried once a run, and the whole run waits with back-off; a server that
 refuses the recipients for good marks the message ``failed`` with its reason.
 """
 from __future__ import annotations
@@ -134,71 +135,143 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
                                                     context=context)
     else:
         connection = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    try:
         if settings.security == "starttls":
             connection.starttls(context=context)
-    if settings.username:
-        connection.login(settings.username, settings.password)
+        if settings.username:
+            connection.login(settings.username, settings.password)
+    except BaseException:
+        connection.close()  # a refused TLS or login would otherwise leave the socket open, one a run
+        raise
     return connection
 
 
 def backoff(attempts: int) -> timedelta:
-    return min(MAX_BACKOFF, timedelta(minutes=2 ** max(0, attempts - 1)))
+    """How long a message waits after its ``attempts``-th failed run: 2, 4, 8 … minutes, at most MAX_BACKOFF."""
+    return min(MAX_BACKOFF, timedelta(minutes=2 ** min(max(1, attempts), 16)))  # 2**16 min is past any cap
 
 
-def deliver_pending(settings: SmtpSettings, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
-    """Send what is due; commit after each message. Returns how many were sent, deferred, failed."""
+@dataclass
+class DeliveryRun:
+    """What one delivery run did; ``server_error`` is set when the server could not be reached (or the
+    session was lost), and then everything of the run still unsent waits for its next attempt."""
+
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    uncertain: int = 0
+    server_error: str = ""
+
+    def __str__(self) -> str:
+        counts = (f"sent {self.sent}, deferred {self.deferred}, failed {self.failed}, "
+                  f"uncertain {self.uncertain}")
+        return f"{counts}; the run was deferred: {self.server_error}" if self.server_error else counts
+
+
+def _describe(error: BaseException) -> str:
+    return f"{error.__class__.__name__}: {error}"[:2000]
+
+
+def deliver_pending(settings: SmtpSettings, now: datetime | None = None, limit: int = 200) -> DeliveryRun:
+    """Send what is due over one SMTP session, committing after each message; when the server cannot be
+    reached the whole run waits for its next attempt."""
     now = now or utcnow()
-    counts = {"sent": 0, "deferred": 0, "failed": 0, "uncertain": 0}
+    run = DeliveryRun()
     stuck = db.session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENDING,
                                                            OutboxMessage.next_attempt_at < now - STUCK_AFTER))
     for message in stuck:
         message.status = OutboxStatus.UNCERTAIN
         message.last_error = "the sender stopped while sending: check whether it arrived before resending"
-        counts["uncertain"] += 1
+        run.uncertain += 1
     db.session.commit()
     if not settings.host:
-        return counts  # no server configured: messages wait in the outbox
-    due = db.session.scalars(select(OutboxMessage.id).where(
+        return run  # no server configured: messages wait in the outbox
+    due = list(db.session.scalars(select(OutboxMessage.id).where(
         OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.id).limit(limit)).all()
-    connection = None
+        .order_by(OutboxMessage.id).limit(limit)))
+    if not due:
+        return run  # nothing to send: no connection either
     try:
-        for message_id in due:
+        connection = _connect(settings)
+    except (OSError, smtplib.SMTPException) as error:
+        # One attempt a run, not one a message: a server that is down, or that refuses TLS or the login,
+        # would refuse the next message the same way.
+        run.server_error = _describe(error)
+        run.deferred += _defer(due, now, run.server_error)
+        log.warning("outbox: the mail server could not be reached, %d message(s) wait: %s", run.deferred,
+                    run.server_error)
+        return run
+    try:
+        for position, message_id in enumerate(due):
             message = db.session.get(OutboxMessage, message_id, with_for_update={"skip_locked": True})
             if message is None or message.status is not OutboxStatus.PENDING:
                 continue
             message.status, message.attempts, message.next_attempt_at = OutboxStatus.SENDING, message.attempts + 1, now
             db.session.commit()  # the claim is durable before anything leaves
-            try:
-                if connection is None:
-                    connection = _connect(settings)
-                refused = connection.send_message(build(message, settings))
-            except smtplib.SMTPRecipientsRefused as error:
-                message.status = OutboxStatus.FAILED
-                message.last_error = "; ".join(f"{address}: {code} {reply.decode(errors='replace')}"
-                                               for address, (code, reply) in error.recipients.items())
-                counts["failed"] += 1
-            except (OSError, smtplib.SMTPException) as error:
-                if isinstance(error, smtplib.SMTPResponseException) and 500 <= error.smtp_code < 600 \
-                        and not isinstance(error, smtplib.SMTPServerDisconnected):
-                    message.status = OutboxStatus.FAILED
-                    counts["failed"] += 1
-                else:
-                    message.status = OutboxStatus.PENDING
-                    message.next_attempt_at = now + backoff(message.attempts)
-                    counts["deferred"] += 1
-                message.last_error = f"{error.__class__.__name__}: {error}"[:2000]
-                connection = _close(connection)
-            else:
-                message.status, message.sent_at = OutboxStatus.SENT, utcnow()
-                message.last_error = "; ".join(f"{address}: {code}" for address, (code, _) in refused.items())
-                counts["sent"] += 1
+            outcome = _send(connection, message, settings, now)
+            counted = "deferred" if outcome == "lost" else outcome
+            setattr(run, counted, getattr(run, counted) + 1)
             db.session.commit()
+            if outcome == "lost" or connection.sock is None:
+                # The session broke (or the server closed it, as smtplib does on a 421): the rest of the
+                # run waits, rather than opening a connection per message to a server in trouble.
+                run.server_error = message.last_error
+                run.deferred += _defer(due[position + 1:], now, message.last_error)
+                break
     finally:
         _close(connection)
-    if counts["deferred"]:
-        log.warning("outbox: %d message(s) deferred, the mail server did not take them", counts["deferred"])
-    return counts
+    if run.deferred:
+        log.warning("outbox: %d message(s) deferred, the mail server did not take them", run.deferred)
+    return run
+
+
+def _send(connection: smtplib.SMTP, message: OutboxMessage, settings: SmtpSettings, now: datetime) -> str:
+    """Send one claimed message and record how it went: "sent", "deferred", "failed", or "lost" (deferred,
+    and the session is gone)."""
+    try:
+        email = build(message, settings)
+    except OSError as error:  # an attachment the file store cannot read now: this message waits
+        return _retry_later(message, now, _describe(error), "deferred")
+    try:
+        refused = connection.send_message(email)
+    except smtplib.SMTPRecipientsRefused as error:
+        message.last_error = "; ".join(f"{address}: {code} {reply.decode(errors='replace')}"
+                                       for address, (code, reply) in error.recipients.items())[:2000]
+        if all(500 <= code < 600 for code, _reply in error.recipients.values()):
+            message.status = OutboxStatus.FAILED
+            return "failed"
+        return _retry_later(message, now, message.last_error, "deferred")  # 4xx: busy, try again later
+    except smtplib.SMTPResponseException as error:
+        if 500 <= error.smtp_code < 600:
+            message.status, message.last_error = OutboxStatus.FAILED, _describe(error)
+            return "failed"
+        return _retry_later(message, now, _describe(error), "deferred")
+    except (OSError, smtplib.SMTPException) as error:  # the connection dropped, timed out, or was closed
+        return _retry_later(message, now, _describe(error), "lost")
+    message.status, message.sent_at = OutboxStatus.SENT, utcnow()
+    message.last_error = "; ".join(f"{address}: {code}" for address, (code, _) in refused.items())
+    return "sent"
+
+
+def _retry_later(message: OutboxMessage, now: datetime, error: str, outcome: str) -> str:
+    message.status, message.next_attempt_at, message.last_error = (OutboxStatus.PENDING,
+                                                                   now + backoff(message.attempts), error)
+    return outcome
+
+
+def _defer(message_ids: list[int], now: datetime, error: str) -> int:
+    """Count one more attempt for each message still pending and set its next one; one commit for all."""
+    if not message_ids:
+        return 0
+    deferred = 0
+    for message in db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.id.in_(message_ids), OutboxMessage.status == OutboxStatus.PENDING)
+            .with_for_update(skip_locked=True)):
+        message.attempts += 1
+        _retry_later(message, now, error, "deferred")
+        deferred += 1
+    db.session.commit()
+    return deferred
 
 
 def _close(connection: smtplib.SMTP | None) -> None:
