@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from helpdesk.config import LANGUAGE_LABELS
 from helpdesk.core.forms import Form, strip
 from helpdesk.councils.models import COUNCIL_KIND_LABELS, INE_CODE_HELP, NAME_MAX_LENGTH, CouncilKind
 
@@ -36,3 +37,6 @@ class ContactForm(Form):
     is_technical_referent = BooleanField(_l("Municipal technical referent"),
                                          description=_l("The person who manages the council's platform. "
                                                         "Marking someone replaces the current referent."))
+    language = SelectField(_l("Language of the e-mail we send"),
+                           choices=[("", _l("The desk's default"))] + list(LANGUAGE_LABELS.items()),
+                           validators=[Optional()])

@@ -132,10 +132,12 @@ class Contact(TimestampMixin, db.Model):
     email: Mapped[str | None] = mapped_column(String(254), index=True)
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     is_technical_referent: Mapped[bool] = mapped_column(default=False)
+    # The language the desk writes to them in; empty: not known, the desk's default (DEFAULT_LANGUAGE).
+    language: Mapped[str] = mapped_column(String(8), default="")
 
     council: Mapped[Council] = relationship(back_populates="contacts")
 
-    AUDITED = ("name", "position", "email", "phone", "is_technical_referent")
+    AUDITED = ("name", "position", "email", "phone", "is_technical_referent", "language")
 
     def can_view(self, user) -> bool:
         return user.is_staff or user.council_id == self.council_id

@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from helpdesk.auth.models import User
+from helpdesk.config import LANGUAGE_LABELS
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError, NotAllowed
 from helpdesk.core.search import fold
@@ -115,6 +116,7 @@ class ContactData:
     email: str = ""
     phone: str = ""
     is_technical_referent: bool = False
+    language: str = ""  # the language of the desk's mail to them; empty: the desk's default
 
 
 def save_contact(actor: User | None, council: Council, data: ContactData, contact: Contact | None = None) -> Contact:
@@ -134,6 +136,8 @@ def save_contact(actor: User | None, council: Council, data: ContactData, contac
     phone = normalise_phone(data.phone) if data.phone.strip() else None
     if email is None and phone is None:
         raise DomainError(_l("Give at least an e-mail address or a phone number."), "email")
+    if data.language and data.language not in LANGUAGE_LABELS:
+        raise DomainError(_l("Unknown language."), "language")
     if email is not None:
         same = db.session.scalar(select(Contact).where(Contact.council_id == council.id, Contact.email == email))
         if same is not None and same is not contact:
@@ -150,7 +154,7 @@ def save_contact(actor: User | None, council: Council, data: ContactData, contac
         contact = Contact(council=council)
         db.session.add(contact)
     contact.name, contact.position, contact.email, contact.phone = name, position, email, phone
-    contact.is_technical_referent = data.is_technical_referent
+    contact.is_technical_referent, contact.language = data.is_technical_referent, data.language
     db.session.flush()
     changes = audit.diff(before, audit.snapshot(contact, Contact.AUDITED))
     if changes:
