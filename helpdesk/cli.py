@@ -232,26 +232,37 @@ def mail_group() -> None:
 @click.option("--mailbox", default="import", show_default=True, help="Name the messages are recorded under.")
 @click.option("--jobs", type=click.IntRange(min=0), default=0,
               help="Processes that read the messages while the database is written (0: one per CPU).")
-def mail_import_command(paths: tuple[Path, ...], mailbox: str, jobs: int) -> None:
+@click.option("--verbose", is_flag=True, help="Print each message's outcome, with its ticket number.")
+def mail_import_command(paths: tuple[Path, ...], mailbox: str, jobs: int, verbose: bool) -> None:
     """Import .eml files, folders of them, mbox files and Maildir folders, as the fetcher would."""
     from collections import Counter
 
+    from helpdesk.mail.intake import Outage, ingest_many, read_many
     from helpdesk.mail.sources import read_paths
-    from helpdesk.core.storage import StorageError
-    from helpdesk.mail.intake import ingest_many, read_many
 
-    raws = (raw for _source, raw in read_paths(list(paths)))
+    counts: Counter[str] = Counter()
+
+    def report(outcomes: list) -> None:
+        for outcome in outcomes:
+            counts[outcome.kind] += 1
+            counts["reused"] += outcome.is_message_id_reused
+            if verbose:
+                ticket = f" #{outcome.ticket_id}" if outcome.ticket_id else ""
+                reused = " (reused Message-ID)" if outcome.is_message_id_reused else ""
+                click.echo(f"{outcome.source}: {outcome.kind}{ticket}{reused} {outcome.detail}".rstrip())
+
     try:
-        outcomes = ingest_many(read_many(raws, jobs or os.cpu_count() or 1), mailbox)
-    except StorageError as error:
-        _fail(f"{error.detail}: the import stopped; once the store can take files, run it again "
-              "(the messages taken in already are skipped as duplicates)")
-    counts = Counter(outcome.kind for outcome in outcomes)
-    click.echo(f"{len(outcomes)} messages: {counts['new_ticket']} new tickets, {counts['follow_up']} follow-ups, "
+        report(ingest_many(read_many(read_paths(list(paths)), jobs or os.cpu_count() or 1), mailbox))
+    except Outage as outage:
+        _fail(f"the import stopped at {outage.source or 'the first message'}: {outage} (the database, the file "
+              f"store or the disk failed, not the message). {outage.taken} messages before it were taken in. "
+              "Once the cause is fixed, run the same command again: what was taken in already is counted "
+              "as \"already had\".")
+    total = sum(counts[kind] for kind in ("new_ticket", "follow_up", "filtered", "quarantined", "duplicate"))
+    click.echo(f"{total} messages: {counts['new_ticket']} new tickets, {counts['follow_up']} follow-ups, "
                f"{counts['filtered']} filtered, {counts['quarantined']} quarantined, "
-               f"{counts['duplicate']} duplicates.")
-    if any(outcome is None for outcome in outcomes):
-        _fail("some messages were not accounted for")
+               f"{counts['duplicate']} already had; {counts['reused']} reused a Message-ID another message had "
+               "(taken as messages of their own).")
 
 
 @mail_group.command("retry")

@@ -5,7 +5,7 @@ import flask_migrate
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
 from helpdesk import create_app
@@ -49,4 +49,53 @@ def test_downgrade_to_base_and_back(empty_database_url, tmp_path):
         flask_migrate.upgrade()
         flask_migrate.downgrade(revision="base")
         flask_migrate.upgrade()
+        db.engine.dispose()
+
+
+def test_upgrading_a_desk_filled_at_the_previous_head_keeps_every_mail_row(empty_database_url, tmp_path):
+    """Mail's tables moved to their own domain (0012): a desk with mail taken before keeps every row, and a
+    message taken then is still recognised when it is fetched again (its digest worked out from its file)."""
+    from helpdesk.core.storage import BlobStore
+    from helpdesk.mail.intake import ingest
+    from helpdesk.mail.models import HeldKind, HeldMail, HeldStatus, Mailbox, MailboxState, OutcomeKind, ReceivedMail
+
+    app = create_app(settings(tmp_path / "instance", empty_database_url))
+    raw = (b"From: tecnica@vic.cat\nTo: suportparticipa311@diba.cat\nSubject: Consulta\n"
+           b"Message-ID: <abans@vic.cat>\n\nBon dia.\n")
+    with app.app_context():
+        flask_migrate.upgrade(revision="0011")
+        sha256 = BlobStore(tmp_path / "instance" / "attachments").put(raw)
+        when = "2026-11-30 10:00:00+00:00"
+        with db.engine.begin() as connection:
+            for number in range(1, 251):  # more than a chunk of intake
+                connection.execute(text(
+                    "INSERT INTO received_mail (mailbox, message_id, raw_sha256, size, received_at, outcome) "
+                    "VALUES ('inbox', :id, :sha, 10, :when, 'new_ticket')"),
+                    {"id": "<abans@vic.cat>" if number == 1 else f"<m{number}@vic.cat>",
+                     "sha": sha256 if number == 1 else "0" * 64, "when": when})
+            connection.execute(text(
+                "INSERT INTO held_mail (kind, status, mailbox, message_id, from_address, subject, reason, raw_sha256,"
+                " size, received_at) VALUES ('filtered', 'held', 'inbox', '<fora@vic.cat>', 'fora@vic.cat',"
+                " 'Fora de l''oficina', 'auto_reply', :sha, 10, :when), ('quarantined', 'discarded', 'inbox', '',"
+                " '', '', 'unreadable', :sha, 10, :when)"), {"sha": "1" * 64, "when": when})
+            connection.execute(text(
+                "INSERT INTO mailbox_states (name, uidvalidity, last_uid, last_error, is_idling) "
+                "VALUES ('suport@imap.diba.cat/INBOX', 7, 4211, '', false)"))
+            connection.execute(text(
+                "INSERT INTO mailboxes (host, port, security, username, password_sealed, folder, processed_folder,"
+                " poll_seconds, is_active, created_at, updated_at) VALUES ('imap.diba.cat', 993, 'ssl', 'suport',"
+                " 'sealed', 'INBOX', '', 60, true, :when, :when)"), {"when": when})
+        flask_migrate.upgrade()
+        assert db.session.scalar(select(func.count(ReceivedMail.id))) == 250
+        first = db.session.scalar(select(ReceivedMail).where(ReceivedMail.message_id == "<abans@vic.cat>"))
+        assert first.outcome is OutcomeKind.NEW_TICKET and first.content_digest is None
+        assert not first.is_message_id_reused
+        held = db.session.scalars(select(HeldMail).order_by(HeldMail.id)).all()
+        assert [(item.kind, item.status) for item in held] == [(HeldKind.FILTERED, HeldStatus.HELD),
+                                                              (HeldKind.QUARANTINED, HeldStatus.DISCARDED)]
+        assert db.session.get(MailboxState, "suport@imap.diba.cat/INBOX").last_uid == 4211
+        assert db.session.scalar(select(Mailbox.host)) == "imap.diba.cat"
+        assert ingest(raw, "inbox").kind == "duplicate"  # taken before the upgrade, recognised after it
+        assert db.session.get(ReceivedMail, first.id).content_digest is not None
+        db.session.remove()
         db.engine.dispose()

@@ -1,19 +1,25 @@
-"""Incoming mail → tickets: each message taken once, on the right ticket, and nothing lost.
+"""Incoming mail → tickets: the one pipeline. Read, recognise duplicates, route, write; nothing lost.
 
-Each raw message is stored, then recorded once per mailbox (by Message-ID, or a hash of its bytes when
-it has none), threaded onto its ticket, opened as a new ticket, filed as filtered (machine-written and
-off any thread), or — when anything goes wrong — kept whole in quarantine with the reason. The IMAP
-fetcher (a message at a time) and ``helpdesk mail import`` (many) both run ``ingest_many``: the common
-mail is written in batches (bulk.py), any other through the ticket services one message at a time
-(``ingest_one``), with the same result.
+Each raw message is kept whole in the file store and read (``read``; ``mail import`` reads in worker
+processes), then taken in by ``ingest_many``: recognised as one already taken (same mailbox, Message-ID
+and content digest), threaded onto its ticket (threads.py), opened as a new ticket, held as filtered
+(machine-written and off any thread) or, when its content cannot be processed, held whole in quarantine
+with the reason. One message or ten thousand go through the same code: the ticket services, a chunk of
+``CHUNK`` messages per transaction; a single message is a chunk of one.
+
+Failures are told apart. A message whose content breaks something is quarantined on its own (the
+messages of its chunk before and after it are taken as usual). When the database, the file store or the
+disk fails, it is not the message's fault: the chunk is rolled back, nothing of it is recorded as
+received, and ``Outage`` is raised so that the fetcher leaves the mail on the server and tries again,
+and ``mail import`` stops saying where to resume.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import multiprocessing
-import re
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from itertools import islice
@@ -22,34 +28,36 @@ from typing import Iterable, Iterator
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import exc as sa_exc
 
 from helpdesk.auth.models import User
 from helpdesk.core import audit
 from helpdesk.core.html import sanitize_html
-from helpdesk.mail.parsing import ParsedMail, parse
 from helpdesk.core.models import utcnow
-from helpdesk.core.outbox import queue_mail
-from helpdesk.core.storage import BlobStore
+from helpdesk.core.storage import BlobStore, StorageError
 from helpdesk.councils.models import Contact, Council
-from helpdesk.councils.services import council_for_address, council_for_domain
+from helpdesk.councils.services import council_for_domain
 from helpdesk.extensions import db
-from helpdesk.tickets import mailing
-from helpdesk.tickets.bulk import Batch
-from helpdesk.tickets.models import Message, Ticket
 from helpdesk.mail.models import HeldKind, HeldMail, HeldStatus, OutcomeKind, ReceivedMail
-from helpdesk.tickets.services import (TicketData, Upload, blob_store, change_status, new_ticket, open_ticket,
-                                       reindex, store_attachments)
+from helpdesk.mail.parsing import ParsedMail, content_digest, parse
+from helpdesk.mail.threads import find_thread
+from helpdesk.tickets import mailing
+from helpdesk.tickets.models import Message, Ticket
+from helpdesk.tickets.services import (MailMessage, TicketData, Upload, blob_store, mark_bounced, open_ticket,
+                                       receive_mail)
 from helpdesk.tickets.states import Channel, MessageKind, TicketStatus
 
 log = logging.getLogger(__name__)
+CHUNK = 200  # messages per transaction
 
 
 @dataclass(frozen=True)
 class Outcome:
-    kind: str  # new_ticket, follow_up, filtered, quarantined, duplicate
+    kind: OutcomeKind
     ticket_id: int | None = None
     detail: str = ""
+    is_message_id_reused: bool = False
+    source: str = ""  # where the message came from (a file, a mailbox's UID), for the import's report
 
 
 @dataclass(frozen=True)
@@ -58,420 +66,375 @@ class Arrival:
 
     sha256: str
     size: int
+    digest: str
     mail: ParsedMail | None  # None when it could not be read: ``problem`` says why
     problem: str = ""
+    source: str = ""
 
 
-def read(raw: bytes, root: Path, max_bytes: int) -> Arrival:
+class Outage(Exception):
+    """The database, the file store or the disk failed: nothing of the messages in hand was recorded."""
+
+    def __init__(self, source: str, error: BaseException, taken: int) -> None:
+        super().__init__(error.detail if isinstance(error, StorageError) else f"{error.__class__.__name__}: {error}")
+        self.source, self.error, self.taken = source, error, taken
+
+
+def is_outage(error: BaseException) -> bool:
+    """A failure of what the desk runs on (database, file store, disk), not of a message's content."""
+    if isinstance(error, Outage | StorageError | sa_exc.OperationalError | sa_exc.InterfaceError |
+                  sa_exc.DisconnectionError | sa_exc.TimeoutError):
+        return True
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EROFS, errno.EIO, errno.EDQUOT,
+                                                          errno.EACCES, errno.EPERM, errno.ENOENT, errno.ENOTDIR)
+
+
+def read(raw: bytes, root: Path, max_bytes: int, source: str = "") -> Arrival:
     """Keep the raw bytes (and the files the message carries) under ``root``, then parse them."""
     store = BlobStore(root)
     sha256 = store.put(raw)
+    digest = content_digest(raw)
     if len(raw) > max_bytes:
-        return Arrival(sha256, len(raw), None, f"larger than {max_bytes} bytes")
+        return Arrival(sha256, len(raw), digest, None, f"larger than {max_bytes} bytes", source)
     try:
         mail = parse(raw)
     except Exception as error:  # a parser crash on some unforeseen input: keep the bytes
         log.exception("could not parse message %s", sha256)
-        return Arrival(sha256, len(raw), None, f"unreadable: {error!r}")
+        return Arrival(sha256, len(raw), digest, None, f"unreadable: {error!r}", source)
     for attachment in mail.attachments:
         store.put(attachment.data)  # stored again later is only a look at the disk
-    return Arrival(sha256, len(raw), mail)
+    return Arrival(sha256, len(raw), digest, mail, "", source)
 
 
-def arrive(raw: bytes) -> Arrival:
-    return read(raw, blob_store().root, current_app.config["MAIL_MAX_BYTES"])
+def arrive(raw: bytes, source: str = "") -> Arrival:
+    return read(raw, blob_store().root, current_app.config["MAIL_MAX_BYTES"], source)
 
 
-def read_many(raws: Iterable[bytes], jobs: int = 1) -> Iterator[Arrival]:
-    """``read`` each raw message, in order; with ``jobs`` > 1 in that many processes, a few batches ahead
-    of the caller (who meanwhile writes to the database)."""
-    reader = partial(read, root=blob_store().root, max_bytes=current_app.config["MAIL_MAX_BYTES"])
+def _read_sourced(item: tuple[str, bytes], root: Path, max_bytes: int) -> Arrival:
+    return read(item[1], root, max_bytes, item[0])
+
+
+def read_many(raws: Iterable[tuple[str, bytes]], jobs: int = 1) -> Iterator[Arrival]:
+    """``read`` each (source, raw message), in order; with ``jobs`` > 1 in that many processes, a few
+    chunks ahead of the caller (who meanwhile writes to the database)."""
+    reader = partial(_read_sourced, root=blob_store().root, max_bytes=current_app.config["MAIL_MAX_BYTES"])
     if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
-        yield from map(reader, raws)
+        for item in raws:
+            try:
+                yield reader(item)
+            except Exception as error:
+                if is_outage(error):
+                    raise Outage(item[0], error, 0) from error
+                raise
         return
-    raws = iter(raws)
+    items = iter(raws)
     with multiprocessing.get_context("fork").Pool(jobs) as pool:  # forked: the workers need not start the app
         ahead: deque = deque()
-        while window := list(islice(raws, BATCH_SIZE)):
-            ahead.append(pool.map_async(reader, window, chunksize=max(1, len(window) // (jobs * 4))))
+        while window := list(islice(items, CHUNK)):
+            ahead.append((window[0][0], pool.map_async(reader, window, chunksize=max(1, len(window) // (jobs * 4)))))
             if len(ahead) > 2:
-                yield from ahead.popleft().get()
+                yield from _results(*ahead.popleft())
         while ahead:
-            yield from ahead.popleft().get()
+            yield from _results(*ahead.popleft())
 
 
-def ingest(raw: bytes, mailbox: str, now: datetime | None = None) -> Outcome:
-    """Take one raw message into the desk and commit; never raises for anything the message contains."""
-    return ingest_many([arrive(raw)], mailbox, now)[0]
+def _results(source: str, pending) -> list[Arrival]:
+    try:
+        return pending.get()
+    except Exception as error:  # the store failed in a worker: say where, as the main process would
+        if is_outage(error):
+            raise Outage(source, error, 0) from error
+        raise
 
 
-def ingest_one(arrival: Arrival, mailbox: str, now: datetime | None = None) -> Outcome:
-    """One message through the ticket services, in its own transaction."""
-    now = now or utcnow()
-    mail = arrival.mail
-    if mail is None:
-        return _hold("quarantined", arrival, mailbox, None, arrival.problem, now)
-    if db.session.scalar(select(ReceivedMail.id).where(ReceivedMail.mailbox == mailbox,
-                                                       ReceivedMail.message_id == mail.message_id)):
-        return Outcome("duplicate", detail=mail.message_id)
-    try:  # the session holds nothing else: each message is its own transaction
-        outcome = _route(mail, arrival, mailbox, now)
-        db.session.add(ReceivedMail(**_ledger(arrival, mailbox, now), outcome=OutcomeKind(outcome.kind),
-                                    ticket_id=outcome.ticket_id))
-        db.session.commit()
-        return outcome
-    except IntegrityError:
-        db.session.rollback()  # another fetcher took the same message at the same moment
-        return Outcome("duplicate", detail=mail.message_id)
+def ingest(raw: bytes, mailbox: str, now: datetime | None = None, source: str = "") -> Outcome:
+    """Take one raw message into the desk and commit; ``Outage`` when the desk itself failed, never an
+    error for anything the message contains."""
+    try:
+        arrival = arrive(raw, source)
     except Exception as error:
-        db.session.rollback()
-        log.exception("could not process %s from %s", mail.message_id, mailbox)
-        return _hold("quarantined", arrival, mailbox, mail, f"{error.__class__.__name__}: {error}", now)
-
-
-BATCH_SIZE = 200
+        if is_outage(error):
+            raise Outage(source, error, 0) from error
+        raise
+    return ingest_many([arrival], mailbox, now)[0]
 
 
 def ingest_many(arrivals: Iterable[Arrival], mailbox: str, now: datetime | None = None) -> list[Outcome]:
-    """Take messages in, in order, with the result ``ingest_one`` would give each. The common ones — a new
-    request, a reply on a ticket in progress — are written together, a batch per transaction (bulk.py);
-    any other (automatic mail, a reply on a waiting, resolved, closed or merged ticket, a subject naming a
-    ticket, inline images, what could not be read) goes through the services on its own, in its turn."""
-    arrivals, outcomes = iter(arrivals), []
-    while chunk := list(islice(arrivals, BATCH_SIZE)):
-        outcomes += _ingest_chunk(chunk, mailbox, now or utcnow())
-    return outcomes
+    """Take messages in, in order, a chunk per transaction; the outcome of each. ``Outage`` (after the
+    chunks before it were committed) when the database, the store or the disk failed."""
+    outcomes: list[Outcome] = []
+    arrivals = iter(arrivals)
+    while True:
+        try:
+            chunk = list(islice(arrivals, CHUNK))
+        except Outage as outage:
+            outage.taken = len(outcomes)
+            raise
+        if not chunk:
+            return outcomes
+        outcomes += _ingest_chunk(chunk, mailbox, now or utcnow(), len(outcomes))
 
 
-def _ingest_chunk(chunk: list[Arrival], mailbox: str, now: datetime) -> list[Outcome]:
-    outcomes: list[Outcome | None] = []
-    batch, batched, known = Batch(mailbox, now), [], _Known(chunk, mailbox)
-    for position, arrival in enumerate(chunk):
-        taken = _take(arrival, batch, known, now)
-        if taken == "duplicate":
-            outcomes.append(Outcome("duplicate", detail=arrival.mail.message_id))
-        elif taken:
-            outcomes.append(None)
-            batched.append((len(outcomes) - 1, arrival))
-        else:
-            _write(batch, batched, outcomes, mailbox, now)
-            outcomes.append(ingest_one(arrival, mailbox, now))
-            batch, batched, known = Batch(mailbox, now), [], _Known(chunk[position + 1:], mailbox)
-    _write(batch, batched, outcomes, mailbox, now)
-    return outcomes
-
-
-def _write(batch: Batch, batched: list[tuple[int, Arrival]], outcomes: list, mailbox: str, now: datetime) -> None:
-    if not batched:
-        return
+def _ingest_chunk(chunk: list[Arrival], mailbox: str, now: datetime, taken: int) -> list[Outcome]:
+    """The chunk in one transaction. A message that fails is taken again alone, and quarantined if it
+    fails alone; the others are taken again around it. An outage rolls the chunk back: ``Outage``."""
+    if not chunk:
+        return []
+    outcomes: list[Outcome] = []
     try:
-        written = batch.write()
+        intake = Intake(mailbox, now, chunk)
+        for arrival in chunk:
+            outcome = intake.take(arrival)
+            db.session.flush()  # a row refused is this message's, not the next one's
+            outcomes.append(outcome)
         db.session.commit()
-    except Exception:  # a row the database refuses (another fetcher was first, say): each on its own
+        return outcomes
+    except Exception as error:
         db.session.rollback()
-        log.exception("%d messages could not be written together; taking them one by one", len(batched))
-        for position, arrival in batched:
-            outcomes[position] = ingest_one(arrival, mailbox, now)
-        return
-    for (position, _arrival), (kind, number) in zip(batched, written, strict=True):
-        outcomes[position] = Outcome(kind, number)
+        if is_outage(error):
+            log.error("outage while taking %s from %s: %s", chunk[0].source or "mail", mailbox, error)
+            raise Outage(chunk[0].source, error, taken) from error
+        failed, reason = len(outcomes), f"{error.__class__.__name__}: {error}"
+        log.exception("could not take %s from %s", chunk[min(failed, len(chunk) - 1)].source or "a message",
+                      mailbox)
+    if len(chunk) == 1:  # a message alone that fails is held (unless another fetcher had it first)
+        return [_quarantine_alone(chunk[0], mailbox, now, reason, taken)]
+    if failed == len(chunk):  # the commit itself: take each on its own
+        return [outcome for position, arrival in enumerate(chunk)
+                for outcome in _ingest_chunk([arrival], mailbox, now, taken + position)]
+    # What came before was fine; the one that failed is taken again alone (a race with another fetcher
+    # passes then), then the rest.
+    return (_ingest_chunk(chunk[:failed], mailbox, now, taken)
+            + _ingest_chunk([chunk[failed]], mailbox, now, taken + failed)
+            + _ingest_chunk(chunk[failed + 1:], mailbox, now, taken + failed + 1))
 
 
-def _take(arrival: Arrival, batch: Batch, known: _Known, now: datetime) -> str | None:
-    """Add a common message to the batch ("batched"), or say it was taken already ("duplicate"); None
-    for one the services must take on its own."""
-    mail = arrival.mail
-    if mail is None or mail.automatic or mail.from_address in known.desk or "cid:" in mail.html:
-        return None
-    if mail.message_id in known.received or mail.message_id in batch.threads:
-        return "duplicate"
-    ticket = _thread(mail, batch, known)
+def _quarantine_alone(arrival: Arrival, mailbox: str, now: datetime, reason: str, taken: int) -> Outcome:
+    """Hold a message whose content failed, in a transaction of its own (unless it turns out another
+    fetcher took the same message meanwhile)."""
     try:
-        if ticket is None:
-            if subject_tag(mail.subject) is not None:
-                return None
-            contact = known.contacts.get(mail.from_address)
-            data = _ticket_data(mail, contact, known.council(mail.from_address, contact), None)
-            batch.open(new_ticket(None, data, now, from_mail=True), _ledger(arrival, batch.mailbox, now))
-            return "batched"
-        if ticket.merged_into_id or ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED,
-                                                      TicketStatus.CLOSED):
-            return None
-        message = Message(kind=MessageKind.INBOUND, body_text=mail.text, created_at=now, body_html=_html(mail, None),
-                          **_fields(mail))
-        store_attachments(message, _uploads(mail))
-        batch.follow(ticket, message, _ledger(arrival, batch.mailbox, now))
-        return "batched"
-    except Exception:  # whatever the services would refuse, they refuse (and quarantine) on their own
-        log.exception("could not batch %s", mail.message_id)
-        return None
+        intake = Intake(mailbox, now, [arrival])
+        outcome = intake.duplicate(arrival) or intake.hold(arrival, HeldKind.QUARANTINED, reason)
+        db.session.commit()
+        return outcome
+    except Exception as error:
+        db.session.rollback()
+        if is_outage(error):
+            raise Outage(arrival.source, error, taken) from error
+        raise
 
 
-def _thread(mail: ParsedMail, batch: Batch, known: _Known) -> Ticket | None:
-    """``find_thread`` with what was asked for the whole chunk, and this batch's messages."""
-    for message_id in mail.thread_ids:
-        if message_id in batch.threads:
-            return batch.threads[message_id]
-        number = known.threads.get(message_id) or mailing.ticket_from_message_id(message_id)
-        if number and (ticket := db.session.get(Ticket, number)) is not None:
-            return ticket
-    return None
+@dataclass
+class Intake:
+    """Taking the messages of one chunk, in one transaction, with what the database says about them asked
+    once for the whole chunk."""
 
+    mailbox: str
+    now: datetime
+    chunk: list[Arrival]
+    desk: set[str] = field(default_factory=set)
+    ledger: dict[str, list[ReceivedMail]] = field(default_factory=dict)  # Message-ID → rows taken under it
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    councils: dict[str, Council | None] = field(default_factory=dict)
 
-class _Known:
-    """What the database says about a chunk of messages, asked once for all of them."""
-
-    def __init__(self, chunk: list[Arrival], mailbox: str) -> None:
-        mails = [arrival.mail for arrival in chunk if arrival.mail is not None]
+    def __post_init__(self) -> None:
         self.desk = mailing.desk_addresses()
-        self.received = set(db.session.scalars(select(ReceivedMail.message_id).where(
-            ReceivedMail.mailbox == mailbox, ReceivedMail.message_id.in_({mail.message_id for mail in mails}))))
-        self.threads = _ticket_numbers({message_id for mail in mails for message_id in mail.thread_ids})
-        numbers = set(self.threads.values()) | {number for mail in mails for message_id in mail.thread_ids
-                                                if (number := mailing.ticket_from_message_id(message_id))}
-        # Loaded now (and held: the session's identity map keeps them only while referenced).
-        self.tickets = db.session.scalars(select(Ticket).where(Ticket.id.in_(numbers))).all() if numbers else []
-        self.contacts: dict[str, Contact] = {}
+        mails = [arrival.mail for arrival in self.chunk if arrival.mail is not None]
+        ids = {mail.message_id for mail in mails}
+        if ids:
+            for row in db.session.scalars(select(ReceivedMail).where(ReceivedMail.mailbox == self.mailbox,
+                                                                     ReceivedMail.message_id.in_(ids))):
+                self.ledger.setdefault(row.message_id, []).append(row)
         addresses = {mail.from_address for mail in mails if mail.from_address}
-        for contact in db.session.scalars(select(Contact).where(func.lower(Contact.email).in_(addresses))
-                                          .order_by(Contact.id.desc())):
-            self.contacts[contact.email.lower()] = contact  # the first of several with one address, as _contact
-        self._councils: dict[str, Council | None] = {}
+        if addresses:
+            for contact in db.session.scalars(select(Contact).where(func.lower(Contact.email).in_(addresses))
+                                              .order_by(Contact.id.desc())):
+                self.contacts[contact.email.lower()] = contact  # the first of several with one address
 
-    def council(self, address: str, contact: Contact | None) -> Council | None:
-        if contact is not None or not address:
-            return _council(address, contact)
-        domain = address.rpartition("@")[2]
-        if domain not in self._councils:
-            self._councils[domain] = _council(address, None)
-        return self._councils[domain]
+    def take(self, arrival: Arrival) -> Outcome:
+        """Take one message (in the chunk's transaction): duplicate, filtered, quarantined or on a ticket."""
+        if (outcome := self.duplicate(arrival)) is not None:
+            return outcome
+        mail = arrival.mail
+        if mail is None:
+            return self.hold(arrival, HeldKind.QUARANTINED, arrival.problem)
+        reused = bool(self.ledger.get(mail.message_id))
+        outcome = self._route(arrival, mail, reused)
+        self._record(arrival, outcome.kind, outcome.ticket_id, reused)
+        return Outcome(outcome.kind, outcome.ticket_id, outcome.detail, reused, arrival.source)
 
+    def duplicate(self, arrival: Arrival) -> Outcome | None:
+        """The same message (mailbox, Message-ID, content) taken already: its outcome, else None."""
+        message_id = arrival.mail.message_id if arrival.mail is not None else ""
+        for row in self.ledger.get(message_id, []):
+            if row.content_digest is None:  # taken before digests existed: work it out from the stored file
+                row.content_digest = content_digest(blob_store().read(row.raw_sha256))
+            if row.content_digest == arrival.digest:
+                return Outcome(OutcomeKind.DUPLICATE, row.ticket_id, message_id, source=arrival.source)
+        if not message_id and not arrival.mail:
+            row = db.session.scalar(select(ReceivedMail).where(ReceivedMail.mailbox == self.mailbox,
+                                                               ReceivedMail.message_id == "",
+                                                               ReceivedMail.content_digest == arrival.digest))
+            if row is not None:
+                return Outcome(OutcomeKind.DUPLICATE, row.ticket_id, source=arrival.source)
+        return None
 
-def _ticket_numbers(message_ids: set[str]) -> dict[str, int]:
-    """The ticket of each stored message among ``message_ids`` (the latest, should one id be on several)."""
-    if not message_ids:
-        return {}
-    return dict(db.session.execute(select(Message.message_id, Message.ticket_id)
-                                   .where(Message.message_id.in_(message_ids)).order_by(Message.id)).all())
+    def hold(self, arrival: Arrival, kind: HeldKind, reason: str) -> Outcome:
+        """Keep the message aside whole, for an administrator; recorded, so that fetching it again does not
+        hold it twice (a retry takes it out of the ledger again)."""
+        mail = arrival.mail
+        db.session.add(HeldMail(kind=kind, mailbox=self.mailbox, message_id=mail.message_id if mail else "",
+                                from_address=mail.from_address if mail else "",
+                                subject=(mail.subject if mail else "")[:998], reason=reason[:4000],
+                                raw_sha256=arrival.sha256, size=arrival.size, received_at=self.now))
+        outcome = OutcomeKind(kind.value)
+        if kind is HeldKind.QUARANTINED:  # (filtered mail is recorded by ``take``)
+            self._record(arrival, outcome, None, bool(mail and self.ledger.get(mail.message_id)))
+        return Outcome(outcome, detail=reason, source=arrival.source)
 
+    def _record(self, arrival: Arrival, kind: OutcomeKind, ticket_id: int | None, reused: bool) -> None:
+        message_id = arrival.mail.message_id if arrival.mail is not None else ""
+        row = ReceivedMail(mailbox=self.mailbox, message_id=message_id, content_digest=arrival.digest,
+                           raw_sha256=arrival.sha256, size=arrival.size, received_at=self.now, outcome=kind,
+                           ticket_id=ticket_id, is_message_id_reused=reused)
+        db.session.add(row)
+        self.ledger.setdefault(message_id, []).append(row)
 
-def _ledger(arrival: Arrival, mailbox: str, now: datetime) -> dict:
-    return {"mailbox": mailbox, "message_id": arrival.mail.message_id, "raw_sha256": arrival.sha256,
-            "size": arrival.size, "received_at": now}
-
-
-def _hold(kind: str, arrival: Arrival, mailbox: str, mail: ParsedMail | None, reason: str,
-          now: datetime) -> Outcome:
-    held = HeldMail(kind=HeldKind(kind), mailbox=mailbox, message_id=mail.message_id if mail else "",
-                    from_address=mail.from_address if mail else "", subject=(mail.subject if mail else "")[:998],
-                    reason=reason[:4000], raw_sha256=arrival.sha256, size=arrival.size, received_at=now)
-    db.session.add(held)
-    if mail is not None and kind == "quarantined":
-        # Recorded too, so that fetching it again does not quarantine it twice; a retry replaces this.
-        db.session.add(ReceivedMail(**_ledger(arrival, mailbox, now), outcome=OutcomeKind.QUARANTINED))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        return Outcome("duplicate", detail=mail.message_id if mail else "")
-    return Outcome(kind, detail=reason)
-
-
-def _route(mail: ParsedMail, arrival: Arrival, mailbox: str, now: datetime) -> Outcome:
-    desk = mailing.desk_addresses()
-    ticket = find_thread(mail)
-    if mail.from_address in desk and not mail.automatic:
-        mail.automatic, mail.automatic_reason = "auto_reply", "sent by the desk itself"
-    if mail.automatic:
+    def _route(self, arrival: Arrival, mail: ParsedMail, reused: bool) -> Outcome:
+        if mail.from_address in self.desk and not mail.automatic:
+            mail.automatic, mail.automatic_reason = "auto_reply", "sent by the desk itself"
+        thread = find_thread(mail)
+        ticket = thread.ticket
+        if mail.automatic:
+            if ticket is None or thread.by_subject:
+                self.hold(arrival, HeldKind.FILTERED, mail.automatic_reason)
+                return Outcome(OutcomeKind.FILTERED, detail=mail.automatic_reason)
+            kind = MessageKind.BOUNCE if mail.automatic == "bounce" else MessageKind.AUTO_REPLY
+            self._add(ticket, kind, mail, reused)
+            if kind is MessageKind.BOUNCE and mark_bounced(ticket, mail.thread_ids, self.now):
+                mailing.tell_reply_bounced(ticket, mail.text)
+            return Outcome(OutcomeKind.FOLLOW_UP, ticket.id, mail.automatic)
         if ticket is None:
-            _hold_filtered(mail, arrival, mailbox, now)
-            return Outcome("filtered", detail=mail.automatic_reason)
-        _add_automatic(ticket, mail, now)
-        return Outcome("follow_up", ticket.id, mail.automatic)
-    if ticket is None:
-        ticket, mentioned = _tagged_ticket(mail)
-        if ticket is not None and ticket.status is TicketStatus.CLOSED:
-            mentioned, ticket = ticket, None
-        if ticket is None:
-            ticket = _open(mail, now, mentioned)
-            return Outcome("new_ticket", ticket.id)
-    if ticket.status is TicketStatus.CLOSED:
-        followed = _open(mail, now, ticket)
-        return Outcome("new_ticket", followed.id, f"follow-up of closed {ticket.reference}")
-    _add_inbound(ticket, mail, now)
-    return Outcome("follow_up", ticket.id)
+            return Outcome(OutcomeKind.NEW_TICKET, self._open(mail, thread.mentioned, reused).id)
+        if ticket.status is TicketStatus.CLOSED:
+            followed = self._open(mail, ticket, reused)
+            return Outcome(OutcomeKind.NEW_TICKET, followed.id, f"follow-up of closed {ticket.reference}")
+        self._add(ticket, MessageKind.INBOUND, mail, reused)
+        return Outcome(OutcomeKind.FOLLOW_UP, ticket.id)
+
+    def _add(self, ticket: Ticket, kind: MessageKind, mail: ParsedMail, reused: bool) -> None:
+        message = receive_mail(ticket, MailMessage(kind, mail.text, _html(mail), uploads(mail), fields(mail),
+                                                   reused), self.now)
+        _inline_images(message, mail)
+
+    def _open(self, mail: ParsedMail, mentioned: Ticket | None, reused: bool) -> Ticket:
+        contact = self.contacts.get(mail.from_address) if mail.from_address else None
+        ticket = open_ticket(None, ticket_data(mail, contact, self._council(mail.from_address, contact),
+                                               mentioned, reused), self.now, from_mail=True)
+        _inline_images(ticket.messages[0], mail)
+        if mentioned is not None:
+            audit.record(None, "mentions", ticket, {"mentions_id": {"before": None, "after": mentioned.id}})
+        mailing.acknowledge(ticket, self.now)
+        return ticket
+
+    def _council(self, address: str, contact: Contact | None) -> Council | None:
+        if contact is not None:
+            return contact.council
+        domain = address.rpartition("@")[2] if address else ""
+        if domain and domain not in self.councils:
+            self.councils[domain] = council_for_domain(address)
+        return self.councils.get(domain)
 
 
-def find_thread(mail: ParsedMail) -> Ticket | None:
-    """The ticket a message answers: by the Message-IDs it references (ours carry the ticket number)."""
-    ids = mail.thread_ids
-    by_id = _ticket_numbers(set(ids))
-    for message_id in ids:
-        ticket_id = by_id.get(message_id) or mailing.ticket_from_message_id(message_id)
-        if ticket_id:
-            ticket = db.session.get(Ticket, ticket_id)
-            if ticket is not None:
-                return ticket.merged_into if ticket.merged_into_id else ticket
-    return None
-
-
-def _tagged_ticket(mail: ParsedMail) -> tuple[Ticket | None, Ticket | None]:
-    """(ticket, None) when the subject names a ticket and the sender may write on it; (None, that
-    ticket) when someone else names it (a new ticket then links to it)."""
-    number = subject_tag(mail.subject)
-    ticket = db.session.get(Ticket, number) if number is not None else None
-    if ticket is None:
-        return None, None
-    return (ticket, None) if may_write(mail.from_address, ticket) else (None, ticket)
-
-
-def subject_tag(subject: str) -> int | None:
-    """The ticket number a subject names: "[#123]", or with the configured prefix "[Participa311 #123]"."""
-    tag = re.escape(current_app.config["MAIL_SUBJECT_TAG"])
-    match = re.search(r"\[(?:" + tag + r"\s*)?#(\d{1,12})\]", subject, re.IGNORECASE)
-    return int(match.group(1)) if match else None
-
-
-def may_write(address: str, ticket: Ticket) -> bool:
-    """The requester, anyone already on the thread, someone of the same council, or staff."""
-    address = (address or "").lower()
-    if not address:
-        return False
-    if address == (ticket.requester_email or "").lower():
-        return True
-    for message in ticket.messages:
-        people = f"{message.from_address},{message.to_addresses},{message.cc_addresses}".lower()
-        if address in re.split(r"[\s,;]+", people):
-            return True
-    if ticket.council_id and (council := council_for_address(address)) is not None and council.id == ticket.council_id:
-        return True
-    user = db.session.scalar(select(User).where(func.lower(User.email) == address))
-    return user is not None and user.is_staff and user.is_active
-
-
-def _uploads(mail: ParsedMail) -> list[Upload]:
+def uploads(mail: ParsedMail) -> list[Upload]:
     return [Upload(item.filename, item.data, item.content_type) for item in mail.attachments]
 
 
-def _html(mail: ParsedMail, message: Message) -> str:
-    """The message's HTML, sanitised, with inline ``cid:`` images pointing at their stored attachment."""
+def _html(mail: ParsedMail) -> str:
+    return sanitize_html(mail.html) if mail.html else ""
+
+
+def _inline_images(message: Message, mail: ParsedMail) -> None:
+    """Point the message's inline ``cid:`` images at their stored attachments (whose ids the flush gave)."""
+    if "cid:" not in mail.html:
+        return
     html = mail.html
-    if "cid:" in html:
-        db.session.flush()  # the attachments' ids make the inline images' addresses
-        for stored, original in zip(message.attachments, mail.attachments, strict=False):
-            if original.content_id:
-                html = html.replace(f"cid:{original.content_id}", f"/attachments/{stored.id}/{stored.filename}")
-    return sanitize_html(html) if html else ""
+    for stored, original in zip(message.attachments, mail.attachments, strict=False):
+        if original.content_id:
+            html = html.replace(f"cid:{original.content_id}", f"/attachments/{stored.id}/{stored.filename}")
+    message.body_html = sanitize_html(html)
 
 
-def _fields(mail: ParsedMail) -> dict[str, str]:
+def fields(mail: ParsedMail) -> dict[str, str]:
     """The message's columns that come from the mail's headers."""
     return {"message_id": mail.message_id, "from_name": mail.from_name, "from_address": mail.from_address,
             "to_addresses": ", ".join(address for _, address in mail.to),
             "cc_addresses": ", ".join(address for _, address in mail.cc), "subject": mail.subject}
 
 
-def _message(ticket: Ticket, kind: MessageKind, mail: ParsedMail, now: datetime) -> Message:
-    message = Message(ticket=ticket, kind=kind, body_text=mail.text, created_at=now, **_fields(mail))
-    db.session.add(message)
-    store_attachments(message, _uploads(mail))
-    message.body_html = _html(mail, message)
-    return message
-
-
-def _open(mail: ParsedMail, now: datetime, mentioned: Ticket | None) -> Ticket:
-    contact = _contact(mail.from_address)
-    ticket = open_ticket(None, _ticket_data(mail, contact, _council(mail.from_address, contact), mentioned),
-                         now, from_mail=True)
-    if "cid:" in mail.html:
-        ticket.messages[0].body_html = _html(mail, ticket.messages[0])
-    if mentioned is not None:
-        audit.record(None, "mentions", ticket, {"mentions_id": {"before": None, "after": mentioned.id}})
-    mailing.acknowledge(ticket, now)
-    return ticket
-
-
-def _contact(address: str) -> Contact | None:
-    return db.session.scalar(select(Contact).where(func.lower(Contact.email) == address).order_by(Contact.id)
-                             .limit(1)) if address else None
-
-
-def _council(address: str, contact: Contact | None) -> Council | None:
-    return contact.council if contact else council_for_domain(address) if address else None
-
-
-def _ticket_data(mail: ParsedMail, contact: Contact | None, council: Council | None,
-                 mentioned: Ticket | None) -> TicketData:
+def ticket_data(mail: ParsedMail, contact: Contact | None, council: Council | None, mentioned: Ticket | None,
+                reused: bool = False) -> TicketData:
     body = mail.text
     if mentioned is not None:
         body = f"[{mentioned.reference}] {body}"
-    fields = _fields(mail)
-    if "cid:" not in mail.html:
-        fields["body_html"] = _html(mail, None)
+    message_fields: dict = {**fields(mail), "body_html": _html(mail), "is_message_id_reused": reused}
     return TicketData(
         subject=mail.subject or "(sense assumpte)", body=body, channel=Channel.EMAIL,
         council_id=council.id if council else None, requester_contact_id=contact.id if contact else None,
         requester_name=mail.from_name, requester_email=mail.from_address if "@" in mail.from_address else "",
-        attachments=_uploads(mail), message_fields=fields)
-
-
-def _add_inbound(ticket: Ticket, mail: ParsedMail, now: datetime) -> None:
-    message = _message(ticket, MessageKind.INBOUND, mail, now)
-    ticket.activity_at = ticket.updated_at = now
-    if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
-        change_status(None, ticket, TicketStatus.OPEN, now, reason="requester_replied")
-    db.session.flush()
-    audit.record(None, "message_inbound", ticket, {"message_id": {"before": None, "after": message.id}})
-    reindex(ticket)
-
-
-def _add_automatic(ticket: Ticket, mail: ParsedMail, now: datetime) -> None:
-    """An auto-reply or a bounce on a known thread: kept on the ticket, which does not reopen."""
-    kind = MessageKind.BOUNCE if mail.automatic == "bounce" else MessageKind.AUTO_REPLY
-    _message(ticket, kind, mail, now)
-    ticket.activity_at = now
-    if kind is MessageKind.BOUNCE:
-        bounced = db.session.scalars(select(Message).where(
-            Message.ticket_id == ticket.id, Message.message_id.in_(mail.thread_ids),
-            Message.kind.in_([MessageKind.REPLY, MessageKind.ACKNOWLEDGEMENT]))).all()
-        for reply in bounced:
-            reply.bounced_at = now
-            audit.record(None, "reply_bounced", ticket, {"message_id": {"before": None, "after": reply.id}})
-        if bounced:
-            mailing.tell_reply_bounced(ticket, mail.text)
-
-
-def _hold_filtered(mail: ParsedMail, arrival: Arrival, mailbox: str, now: datetime) -> None:
-    db.session.add(HeldMail(kind=HeldKind.FILTERED, mailbox=mailbox, message_id=mail.message_id,
-                            from_address=mail.from_address, subject=mail.subject[:998],
-                            reason=mail.automatic_reason, raw_sha256=arrival.sha256, size=arrival.size,
-                            received_at=now))
+        attachments=uploads(mail), message_fields=message_fields)
 
 
 def ticket_held(held: HeldMail, actor: User | None, now: datetime | None = None) -> Ticket:
     """An administrator turns a filtered message into a ticket (it is not acknowledged: a machine wrote it)."""
     now = now or utcnow()
     mail = parse(blob_store().read(held.raw_sha256))
-    ticket = open_ticket(None, TicketData(
-        subject=mail.subject or "(sense assumpte)", body=mail.text, channel=Channel.EMAIL,
-        requester_name=mail.from_name, requester_email=mail.from_address if "@" in mail.from_address else "",
-        attachments=_uploads(mail), message_fields=_fields(mail)), now, from_mail=True)
-    ticket.messages[0].body_html = _html(mail, ticket.messages[0])
+    ticket = open_ticket(None, ticket_data(mail, None, None, None), now, from_mail=True)
+    _inline_images(ticket.messages[0], mail)
     held.status, held.resolved_at, held.ticket_id = HeldStatus.TICKETED, now, ticket.id
     audit.record(actor, "created_from_filtered_mail", ticket, {})
     return ticket
 
 
 def retry(held: HeldMail, now: datetime | None = None) -> Outcome:
-    """Run a quarantined message through the pipeline again (after an upgrade, say)."""
-    raw = blob_store().read(held.raw_sha256)
-    db.session.execute(ReceivedMail.__table__.delete().where(
-        ReceivedMail.mailbox == held.mailbox, ReceivedMail.message_id == held.message_id,
-        ReceivedMail.outcome == "quarantined"))
-    held.status, held.resolved_at = HeldStatus.RETRIED, now or utcnow()
-    db.session.commit()
-    outcome = ingest(raw, held.mailbox, now)
-    return outcome
+    """Run a quarantined message through the pipeline again (after an upgrade, say), in one transaction:
+    taken, it leaves the quarantine; failing again, it stays there with the new reason; an outage changes
+    nothing and raises ``Outage``."""
+    now = now or utcnow()
+    held_id = held.id
+    arrival = arrive(blob_store().read(held.raw_sha256), f"quarantined #{held_id}")
+    reason = arrival.problem
+    if arrival.mail is not None:
+        try:
+            db.session.execute(ReceivedMail.__table__.delete().where(
+                ReceivedMail.mailbox == held.mailbox, ReceivedMail.raw_sha256 == held.raw_sha256,
+                ReceivedMail.outcome == OutcomeKind.QUARANTINED))
+            outcome = Intake(held.mailbox, now, [arrival]).take(arrival)
+            held.status, held.resolved_at = HeldStatus.RETRIED, now
+            db.session.commit()
+            return outcome
+        except Exception as error:
+            db.session.rollback()
+            if is_outage(error):
+                raise Outage(arrival.source, error, 0) from error
+            log.exception("quarantined message %s failed again", held_id)
+            reason = f"{error.__class__.__name__}: {error}"
+    held = db.session.get(HeldMail, held_id)
+    held.reason = f"{reason} (retried {now:%Y-%m-%d %H:%M} UTC)"[:4000]
+    _commit(arrival.source, 0)
+    return Outcome(OutcomeKind.QUARANTINED, detail=reason, source=arrival.source)
+
+
+def _commit(source: str, taken: int) -> None:
+    try:
+        db.session.commit()
+    except Exception as error:
+        db.session.rollback()
+        if is_outage(error):
+            raise Outage(source, error, taken) from error
+        raise
 
 
 def held_query(kind: HeldKind):

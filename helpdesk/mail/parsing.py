@@ -106,6 +106,36 @@ def normalise_raw(raw: bytes) -> bytes:
     return raw
 
 
+_DIGESTED_HEADERS = (b"from", b"to", b"cc", b"date", b"subject", b"content-type", b"content-transfer-encoding")
+_MBOX_QUOTED = re.compile(rb"^>(>*From )", re.MULTILINE)
+
+
+def content_digest(raw: bytes) -> str:
+    """What makes two copies the same message: who wrote it to whom and when (From, To, Cc, Date), its
+    Subject, and its body with its attachments (all that follows the headers, with the two headers that say
+    how to read it), line endings and mbox quoting undone. The trace headers servers add on the way
+    (Received, Delivered-To, Return-Path, DKIM and spam verdicts…) and the Message-ID are left out, so a
+    message fetched again is recognised while another one that reuses its Message-ID is not."""
+    raw = normalise_raw(raw)
+    head, _, body = raw.partition(b"\n\n")
+    wanted: dict[bytes, bytes] = {}
+    name = b""
+    for line in head.split(b"\n"):
+        if line[:1] in (b" ", b"\t"):  # a folded line continues the header before it
+            if name in wanted:
+                wanted[name] += b" " + line.strip()
+            continue
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name in _DIGESTED_HEADERS and name not in wanted:
+            wanted[name] = value.strip()
+    digest = hashlib.sha256()
+    for key in _DIGESTED_HEADERS:
+        digest.update(key + b":" + b" ".join(wanted.get(key, b"").split()) + b"\n")
+    digest.update(b"\n" + _MBOX_QUOTED.sub(rb"\1", body).rstrip())
+    return digest.hexdigest()
+
+
 def codec_for(label: str | None) -> str | None:
     if not label:
         return None
@@ -299,7 +329,8 @@ def parse(raw: bytes) -> ParsedMail:
     from_name, from_address = senders[0]
     message_ids = _ids(message.get("Message-ID"))
     has_id = bool(message_ids)
-    message_id = message_ids[0] if has_id else f"<{hashlib.sha256(raw).hexdigest()}@synthetic.invalid>"
+    # Without one, the content names it: the same message fetched again gets the same id.
+    message_id = message_ids[0] if has_id else f"<{content_digest(raw)}@synthetic.invalid>"
     try:
         date = parsedate_to_datetime(str(message.get("Date"))) if message.get("Date") else None
         if date is not None and date.tzinfo is None:

@@ -192,8 +192,7 @@ def created_changes(ticket: Ticket) -> dict:
 
 def new_ticket(actor: User | None, data: TicketData, now: datetime, *,
                first_kind: MessageKind = MessageKind.INBOUND, from_mail: bool = False) -> Ticket:
-    """The ticket ``open_ticket`` opens, with its first message and its SLA clock, not yet in the session
-    (mail ingestion writes many of them at once). Refuses what ``open_ticket`` refuses."""
+    """The ticket ``open_ticket`` opens, with its first message and its SLA clock, not yet in the session."""
     subject = _clean_subject(data.subject[:SUBJECT_MAX_LENGTH] if from_mail else data.subject)
     body = _clean_body(data.body, required=not from_mail)
     if not from_mail:
@@ -261,14 +260,62 @@ def add_message(actor: User, ticket: Ticket, kind: MessageKind, body: str, now: 
         target = new_status or (TicketStatus.OPEN if ticket.status is TicketStatus.NEW else None)
         if target is not None and target is not ticket.status:
             change_status(actor, ticket, target, now)
-    elif kind is MessageKind.INBOUND and ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
-        change_status(None, ticket, TicketStatus.OPEN, now, reason="requester_replied")
+    elif kind is MessageKind.INBOUND:
+        requester_wrote(ticket, now)
     db.session.flush()
     if kind is MessageKind.REPLY:
         mailing.send_reply(message)
     audit.record(actor, f"message_{kind.value}", ticket, {"message_id": {"before": None, "after": message.id}})
     reindex(ticket)
     return message
+
+
+def requester_wrote(ticket: Ticket, now: datetime, actor: User | None = None, *,
+                    reason: str = "requester_replied") -> None:
+    """The requester's side spoke (a message, a call): a ticket waiting on them or resolved opens again."""
+    if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED):
+        change_status(actor, ticket, TicketStatus.OPEN, now, reason=reason)
+
+
+@dataclass
+class MailMessage:
+    """A message as mail brings it, for ``receive_mail``: its text, sanitised HTML, files and header columns."""
+
+    kind: MessageKind  # inbound, auto_reply or bounce
+    body_text: str
+    body_html: str = ""
+    attachments: list[Upload] = field(default_factory=list)
+    fields: dict[str, str] = field(default_factory=dict)  # message_id, from_*, to/cc addresses, subject
+    is_message_id_reused: bool = False
+
+
+def receive_mail(ticket: Ticket, mail: MailMessage, now: datetime) -> Message:
+    """Add a message that arrived by mail to ``ticket``: the requester's (which reopens a waiting or
+    resolved ticket) or a machine's (an auto-reply, a bounce: kept on the ticket, which stays as it is)."""
+    message = Message(ticket=ticket, kind=mail.kind, body_text=mail.body_text, body_html=mail.body_html,
+                      created_at=now, is_message_id_reused=mail.is_message_id_reused, **mail.fields)
+    db.session.add(message)
+    store_attachments(message, mail.attachments)
+    ticket.activity_at = now
+    if mail.kind is MessageKind.INBOUND:
+        ticket.updated_at = now
+        requester_wrote(ticket, now)
+    db.session.flush()
+    if mail.kind is MessageKind.INBOUND:
+        audit.record(None, "message_inbound", ticket, {"message_id": {"before": None, "after": message.id}})
+    reindex(ticket)
+    return message
+
+
+def mark_bounced(ticket: Ticket, message_ids: list[str], now: datetime) -> list[Message]:
+    """The desk's replies and acknowledgements on ``ticket`` that a delivery failure names, marked bounced."""
+    bounced = db.session.scalars(select(Message).where(
+        Message.ticket_id == ticket.id, Message.message_id.in_(message_ids),
+        Message.kind.in_([MessageKind.REPLY, MessageKind.ACKNOWLEDGEMENT]))).all()
+    for reply in bounced:
+        reply.bounced_at = now
+        audit.record(None, "reply_bounced", ticket, {"message_id": {"before": None, "after": reply.id}})
+    return list(bounced)
 
 
 def system_note(ticket: Ticket, body: str, now: datetime, author_name: str = "Monitor") -> Message:
@@ -310,8 +357,8 @@ def log_call(actor: User, data: CallData, now: datetime, *, ticket: Ticket | Non
                           author_id=actor.id, from_name=data.caller_name.strip()[:200], from_address=number)
         db.session.add(message)
         ticket.activity_at = now
-        if ticket.status in (TicketStatus.PENDING, TicketStatus.RESOLVED) and data.direction is CallDirection.INBOUND:
-            change_status(actor, ticket, TicketStatus.OPEN, now, reason="requester_called")
+        if data.direction is CallDirection.INBOUND:
+            requester_wrote(ticket, now, actor, reason="requester_called")
     if data.direction is CallDirection.OUTBOUND:
         # Calling the council back is a response, made when the call started.
         if ticket.first_response_at is None or data.started_at < ticket.first_response_at:

@@ -83,8 +83,10 @@ def test_mail_import_on_a_read_only_store_stops_with_one_line_and_takes_nothing_
                                 text=True, env=environ, timeout=120, check=False)
         assert result.returncode == 1
         assert result.stderr.strip().splitlines() == [
-            (f"Error: the file store is read-only (Read-only file system: {root}): the import stopped; once the "
-             "store can take files, run it again (the messages taken in already are skipped as duplicates)")]
+            (f"Error: the import stopped at {folder / '0.eml'}: the file store is read-only (Read-only file "
+             f"system: {root}) (the database, the file store or the disk failed, not the message). 0 messages "
+             "before it were taken in. Once the cause is fixed, run the same command again: what was taken in "
+             'already is counted as "already had".')]
         assert result.stdout == ""
     db.session.remove()
     for model in (Ticket, ReceivedMail, HeldMail):  # nothing quarantined either: the mail is still to come

@@ -89,6 +89,6 @@ def test_cli_imports_eml_mbox_and_maildir_and_accounts_for_everything(app, tmp_p
                              str(tmp_path / "Maildir")], capture_output=True, text=True, env=environ, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ("5 messages: 4 new tickets, 0 follow-ups, 0 filtered, 0 quarantined, "
-                                     "1 duplicates.")
+                                     "1 already had; 0 reused a Message-ID another message had (taken as messages of their own).")
     db.session.remove()
     assert db.session.scalar(select(func.count(Ticket.id))) == 4

@@ -1,0 +1,75 @@
+"""The one way to find the ticket a message belongs to: the Message-IDs it answers, else a ticket its
+subject names ("[#123]") when the sender may write on it."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from helpdesk.auth.models import User
+from helpdesk.councils.services import council_for_address
+from helpdesk.extensions import db
+from helpdesk.mail.parsing import ParsedMail
+from helpdesk.tickets import mailing
+from helpdesk.tickets.models import Message, Ticket
+
+
+@dataclass(frozen=True)
+class Thread:
+    """Where a message goes: ``ticket`` (None: a new one), and a ticket it names but may not join."""
+
+    ticket: Ticket | None
+    mentioned: Ticket | None = None
+    by_subject: bool = False  # found by the subject's tag, not by the Message-IDs it answers
+
+
+def find_thread(mail: ParsedMail) -> Thread:
+    """The ticket ``mail`` answers: by the Message-IDs it references (a stored message's, or ours, which
+    carry the ticket number), following merges; else by the tag in its subject."""
+    ids = mail.thread_ids
+    stored = _ticket_numbers(set(ids))
+    for message_id in ids:
+        number = stored.get(message_id) or mailing.ticket_from_message_id(message_id)
+        if number and (ticket := db.session.get(Ticket, number)) is not None:
+            return Thread(ticket.merged_into if ticket.merged_into_id else ticket)
+    number = subject_tag(mail.subject)
+    ticket = db.session.get(Ticket, number) if number is not None else None
+    if ticket is None:
+        return Thread(None)
+    if ticket.merged_into_id:
+        ticket = ticket.merged_into
+    return Thread(ticket, by_subject=True) if may_write(mail.from_address, ticket) else Thread(None, ticket)
+
+
+def _ticket_numbers(message_ids: set[str]) -> dict[str, int]:
+    """The ticket of each stored message among ``message_ids`` (the latest, should one id be on several)."""
+    if not message_ids:
+        return {}
+    return dict(db.session.execute(select(Message.message_id, Message.ticket_id)
+                                   .where(Message.message_id.in_(message_ids)).order_by(Message.id)).all())
+
+
+def subject_tag(subject: str) -> int | None:
+    """The ticket number a subject names: "[#123]", or with the configured prefix "[Participa311 #123]"."""
+    tag = re.escape(current_app.config["MAIL_SUBJECT_TAG"])
+    match = re.search(r"\[(?:" + tag + r"\s*)?#(\d{1,9})\]", subject, re.IGNORECASE)
+    return int(match.group(1)) if match else None
+
+
+def may_write(address: str, ticket: Ticket) -> bool:
+    """The requester, anyone already on the thread, someone of the same council, or staff."""
+    address = (address or "").lower()
+    if not address:
+        return False
+    if address == (ticket.requester_email or "").lower():
+        return True
+    for message in ticket.messages:
+        people = f"{message.from_address},{message.to_addresses},{message.cc_addresses}".lower()
+        if address in re.split(r"[\s,;]+", people):
+            return True
+    if ticket.council_id and (council := council_for_address(address)) is not None and council.id == ticket.council_id:
+        return True
+    user = db.session.scalar(select(User).where(func.lower(User.email) == address))
+    return user is not None and user.is_staff and user.is_active
