@@ -1,4 +1,6 @@
 """Flask extensions, created without an app and bound in :func:`helpdesk.create_app`."""
+from typing import TYPE_CHECKING
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -22,6 +24,15 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+# Models subclass `Model`, which is `db.Model`: Flask-SQLAlchemy types that as a variable, and mypy cannot
+# take a variable as a base class (flask-sqlalchemy #1327), so a type checker sees the class it is built as.
+if TYPE_CHECKING:
+    from flask_sqlalchemy.model import Model as FlaskModel
+
+    class Model(FlaskModel, Base):
+        """Base with Flask-SQLAlchemy's additions (``query``, ``__fsa__``): what ``db.Model`` is built as."""
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 babel = Babel()

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.core.models import UTCDateTime, utcnow
-from helpdesk.extensions import db
+from helpdesk.extensions import Model, db
 
 
 class Actor(Protocol):
@@ -17,7 +17,7 @@ class Actor(Protocol):
     email: str
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     __tablename__ = "audit_events"
     __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id", "id"),)
 

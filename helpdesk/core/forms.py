@@ -1,16 +1,31 @@
 """Form helpers shared by every domain."""
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, DateTimeLocalField, DecimalField, Field, IntegerField, SelectField, TimeField
 
 from helpdesk.core.errors import DomainError, Problems
 from helpdesk.core.validation import EARLIEST_YEAR, LARGEST_NUMBER, LATEST_YEAR, whole_number
 
+if TYPE_CHECKING:
+    import wtforms
+
+    class FlaskForm(wtforms.Form):
+        """Flask-WTF ships no types: to a type checker its form is a WTForms form (which it is) with the
+        methods it adds that the desk calls."""
+
+        def is_submitted(self) -> bool: ...
+
+        def validate_on_submit(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool: ...
+else:
+    from flask_wtf import FlaskForm
+
+T = TypeVar("T")
 
 
 def record_id(value: Any) -> int:
@@ -41,7 +56,7 @@ class Form(FlaskForm):
     column can hold (NUL characters, text that was not UTF-8, numbers past the integer range, dates before
     1900 or after 2100, dates that do not exist), each with its own message next to the field."""
 
-    def validate(self, extra_validators: Any = None) -> bool:
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         valid = super().validate(extra_validators)
         for field in self:
             problem = field_problem(field)
@@ -51,7 +66,7 @@ class Form(FlaskForm):
         return valid
 
 
-def field_problem(field: Field) -> Any:
+def field_problem(field: Field) -> LazyString | None:
     """Why ``field`` cannot be stored whatever the form's rules, or None."""
     texts = [value for value in field.raw_data or () if isinstance(value, str)]
     if any("\x00" in value for value in texts):
@@ -88,8 +103,15 @@ def show_error(form: FlaskForm, error: DomainError) -> None:
         form.form_errors.append(str(error.message))
 
 
-def strip(value):
+def strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
+
+
+def required(value: T | None) -> T:
+    """The data of a field that validated as required: WTForms types every field's data as optional."""
+    if value is None:
+        raise ValueError("a required field has no data: was the form validated?")
+    return value
 
 
 class ConfirmForm(Form):

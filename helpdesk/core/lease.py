@@ -6,16 +6,17 @@ other stands by and takes over once the holder stops renewing and the lease runs
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import String, or_, update
+from sqlalchemy import CursorResult, String, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpdesk.core.models import UTCDateTime
-from helpdesk.extensions import db
+from helpdesk.extensions import Model, db
 
 
-class Lease(db.Model):
+class Lease(Model):
     __tablename__ = "leases"
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -25,9 +26,10 @@ class Lease(db.Model):
 
 def acquire(name: str, holder: str, now: datetime, duration: timedelta) -> bool:
     """Take or renew the lease; True while ``holder`` has it. Commits."""
-    taken = db.session.execute(
+    # Session.execute is typed as returning a Result; an UPDATE's is a CursorResult, which has the rowcount.
+    taken = cast(CursorResult[Any], db.session.execute(
         update(Lease).where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now))
-        .values(holder=holder, expires_at=now + duration).execution_options(synchronize_session=False))
+        .values(holder=holder, expires_at=now + duration).execution_options(synchronize_session=False)))
     if taken.rowcount:
         db.session.commit()
         return True

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, DateTime, Enum, TypeDecorator, false, true
+from sqlalchemy import ColumnElement, DateTime, Enum, SQLColumnExpression, TypeDecorator, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpdesk.extensions import db
@@ -16,7 +16,7 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """An aware UTC datetime on every database (SQLite keeps no zone, so it is put back on load)."""
 
     impl = DateTime(timezone=True)
@@ -49,7 +49,17 @@ class TimestampMixin:
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
-def council_scope(council_id: Any, user: Any) -> ColumnElement[bool]:
+class Viewer(Protocol):
+    """Who looks at records: staff see every council's, anyone else only their own council's (if any)."""
+
+    @property
+    def is_staff(self) -> bool: ...
+
+    @property
+    def council_id(self) -> int | None: ...
+
+
+def council_scope(council_id: SQLColumnExpression[int | None], user: Viewer) -> ColumnElement[bool]:
     """The query condition that limits ``council_id`` to what ``user`` may see: all for staff, else their council."""
     if user.is_staff:
         return true()
@@ -58,7 +68,7 @@ def council_scope(council_id: Any, user: Any) -> ColumnElement[bool]:
     return council_id == user.council_id
 
 
-def transaction_cache(name: str) -> dict:
+def transaction_cache(name: str) -> dict[Any, Any]:
     """A dict kept as long as the current database transaction: for answers asked again and again within
     one (importing mail chooses the SLA policy and the FAQ links of many tickets)."""
     session = db.session()
@@ -66,4 +76,5 @@ def transaction_cache(name: str) -> dict:
     held = session.info.get(name)
     if held is None or held[0] is None or held[0] is not transaction:
         held = session.info[name] = (transaction, {})
-    return held[1]
+    cache: dict[Any, Any] = held[1]  # each caller keeps its own kind of answers under its own name
+    return cache

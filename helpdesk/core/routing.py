@@ -24,6 +24,6 @@ class DeskRequest(Request):
     typed with one means the same without it."""
 
     @cached_property
-    def args(self) -> ImmutableMultiDict[str, str]:  # type: ignore[override]
+    def args(self) -> ImmutableMultiDict[str, str]:
         pairs = super().args.items(multi=True)
         return ImmutableMultiDict([(key.replace("\x00", ""), value.replace("\x00", "")) for key, value in pairs])

@@ -10,9 +10,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import TYPE_CHECKING
+
 import Stemmer
-from sqlalchemy import Float, Integer, text
+from sqlalchemy import Float, Integer, Subquery, text
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from alembic.runtime.environment import NameFilterParentNames, NameFilterType
 
 TABLE = "search_index"
 KINDS = {"ticket": 1, "article": 2}
@@ -27,7 +32,7 @@ def is_search_table(name: str) -> bool:
     return name == TABLE or name.startswith(TABLE + "_")
 
 
-def include_in_migrations(name, type_, parent_names) -> bool:
+def include_in_migrations(name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames) -> bool:
     """Alembic's include_name hook: the index is hand-written DDL (FTS5, tsvector), left out of comparisons."""
     table = name if type_ == "table" else (parent_names or {}).get("table_name")
     return not (table and is_search_table(table))
@@ -91,7 +96,7 @@ def remove(session: Session, kind: str, object_id: int) -> None:
     session.execute(text(f"DELETE FROM {TABLE} WHERE {column} = :rowid"), {"rowid": row_id(kind, object_id)})
 
 
-def matches(session: Session, kind: str, query: str, every_word: bool = True):
+def matches(session: Session, kind: str, query: str, every_word: bool = True) -> Subquery | None:
     """A selectable of (object_id, rank) for objects of ``kind`` matching every word of ``query`` (or any
     of them, ranked by how well they match); lower rank is better. None when the query has no words."""
     groups = query_groups(query)
@@ -99,11 +104,13 @@ def matches(session: Session, kind: str, query: str, every_word: bool = True):
         return None
     kind_code = KINDS[kind]
     if session.get_bind().dialect.name == "sqlite":
-        expression = (" AND " if every_word else " OR ").join("(" + " OR ".join(_quote_fts5(term) for term in group) + ")" for group in groups)
+        expression = (" AND " if every_word else " OR ").join(
+            "(" + " OR ".join(_quote_fts5(term) for term in group) + ")" for group in groups)
         return text(f"SELECT rowid >> {KIND_BITS} AS object_id, bm25({TABLE}) AS rank FROM {TABLE} "
                     f"WHERE {TABLE} MATCH :expression AND (rowid & {(1 << KIND_BITS) - 1}) = {kind_code}") \
             .bindparams(expression=expression).columns(object_id=Integer, rank=Float).subquery("matches")
-    expression = (" & " if every_word else " | ").join("(" + " | ".join(_quote_tsquery(term) for term in group) + ")" for group in groups)
+    expression = (" & " if every_word else " | ").join(
+        "(" + " | ".join(_quote_tsquery(term) for term in group) + ")" for group in groups)
     return text(f"SELECT id >> {KIND_BITS} AS object_id, -ts_rank(content, to_tsquery('simple', :expression)) "
                 f"AS rank FROM {TABLE} WHERE content @@ to_tsquery('simple', :expression) "
                 f"AND (id & {(1 << KIND_BITS) - 1}) = {kind_code}") \

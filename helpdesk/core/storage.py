@@ -24,6 +24,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from helpdesk.core.errors import DomainError
@@ -43,7 +44,7 @@ class StorageError(DomainError):
     transaction back) shows this too. ``message`` is for the person who asked; ``detail`` — what the
     system said, and where, in English — is for the log and the administrator."""
 
-    MESSAGES: ClassVar[dict] = {
+    MESSAGES: ClassVar[dict[str, LazyString]] = {
         "full": _l("The server has no room left for files: nothing was saved. Tell an administrator, "
                    "then try again."),
         "read_only": _l("The server cannot store files at the moment (its file store is read-only): nothing "
@@ -56,7 +57,8 @@ class StorageError(DomainError):
         super().__init__(self.MESSAGES[reason], field)
         self.reason, self.detail = reason, detail
 
-    def __reduce__(self):  # crosses processes (``mail import --jobs``) as plain strings, not as lazy text
+    # Crosses processes (``mail import --jobs``) as plain strings, not as lazy text.
+    def __reduce__(self) -> tuple[type[StorageError], tuple[str, str, str | None]]:
         return type(self), (self.reason, self.detail, self.field)
 
     @classmethod
@@ -157,7 +159,7 @@ class BlobStore:
                                 yield _kind(inner, top.name + entry.name), Path(inner.path)
 
 
-def _kind(entry: os.DirEntry, prefix: str) -> str:
+def _kind(entry: os.DirEntry[str], prefix: str) -> str:
     if entry.name.startswith(".") and entry.is_file(follow_symlinks=False):
         return "temporary"
     stored = is_sha256(entry.name) and entry.name.startswith(prefix) and entry.is_file(follow_symlinks=False)

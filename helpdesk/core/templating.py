@@ -15,7 +15,7 @@ from helpdesk.core.validation import display_phone
 
 # How the audit trail names fields and their coded values; each domain adds its own with `describe_field`.
 FIELD_LABELS: dict[str, Any] = {}
-VALUE_LABELS: dict[str, Mapping[str, Any]] = {}
+VALUE_LABELS: dict[str, dict[Any, Any]] = {}
 VALUE_RESOLVERS: dict[str, Callable[[Any], str | None]] = {}
 CLOCK_STATES = {
     "running": _l("on time"), "at_risk": _l("at risk"), "breached": _l("breached"), "paused": _l("paused"),
@@ -58,7 +58,7 @@ def audit_value(value: Any, field: str = "") -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
-        return _("yes") if value else _("no")
+        return str(_("yes") if value else _("no"))  # str: Flask-Babel has no types
     if isinstance(value, list):
         return ", ".join(audit_value(item, field) for item in value) or "—"
     if field in VALUE_RESOLVERS:
@@ -82,7 +82,8 @@ def minutes(value: int | float | None) -> str:
     total = int(round(value))
     days, rest = divmod(abs(total), 24 * 60)
     hours, mins = divmod(rest, 60)
-    parts = [f"{days} d"] * bool(days) + [f"{hours} h"] * bool(hours) + [f"{mins} min"] * bool(mins or not (days or hours))
+    parts = ([f"{days} d"] * bool(days) + [f"{hours} h"] * bool(hours)
+             + [f"{mins} min"] * bool(mins or not (days or hours)))
     return ("-" if total < 0 else "") + " ".join(parts)
 
 
@@ -104,5 +105,5 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["page_url"] = page_url
 
     @app.context_processor
-    def language():
+    def language() -> dict[str, str]:
         return {"current_language": str(get_locale() or app.config["DEFAULT_LANGUAGE"])}

@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
@@ -16,15 +17,15 @@ bp = Blueprint("core", __name__)
 
 
 @bp.route("/")
-@login_required
-def home():
+@login_required  # type: ignore[untyped-decorator]  # Flask-Login ships no types
+def home() -> ResponseReturnValue:
     if current_user.is_staff:
         return redirect(url_for("tickets.index"))
     return redirect(url_for("tickets.council_index"))
 
 
 @bp.get("/healthz")
-def health():
+def health() -> dict[str, str]:
     """For load balancers: the app answers and reaches its database."""
     db.session.execute(text("SELECT 1"))
     return {"status": "ok"}
@@ -40,13 +41,14 @@ def safe_next(target: str | None) -> str:
 
 
 def register_error_handlers(app: Flask) -> None:
-    def page(status: int, title: str, message: str):
+    def page(status: int, title: str, message: str) -> tuple[str, int]:
         return render_template("errors.html", status=status, title=title, message=message), status
 
     app.register_error_handler(403, lambda e: page(403, _("Not allowed"), _("Your role cannot open this page.")))
     app.register_error_handler(404, lambda e: page(404, _("Not found"),
                                                    _("This page does not exist, or it is not yours to see.")))
-    app.register_error_handler(405, lambda e: page(405, _("Not allowed"), _("This address does not take that request.")))
+    app.register_error_handler(405, lambda e: page(405, _("Not allowed"),
+                                                   _("This address does not take that request.")))
     app.register_error_handler(413, lambda e: page(413, _("Too large"), _(
         "What you sent is larger than the %(limit)s a form may carry: nothing was saved. Go back and send it "
         "with fewer or smaller files.", limit=filesize(app.config["MAX_CONTENT_LENGTH"]))))

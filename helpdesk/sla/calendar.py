@@ -67,8 +67,9 @@ class BusinessCalendar:
         self.weekly = check_intervals(weekly)
         self.holidays = frozenset(holidays)
         self.is_always = False
-        self._first_year: int | None = None
-        self._last_year: int | None = None
+        # The years laid out, first to last; an empty range (first > last) until the first is.
+        self._first_year = MAX_YEAR + 1
+        self._last_year = MIN_YEAR - 1
         self._starts: list[int] = []
         self._ends: list[int] = []
         self._before: list[int] = []  # business time before each segment
@@ -144,10 +145,9 @@ class BusinessCalendar:
             raise ValueError(f"year {year} is outside what business time is computed for "
                              f"({MIN_YEAR}–{MAX_YEAR})")
         wanted_first, wanted_last = max(MIN_YEAR, year - 1), min(MAX_YEAR, year + 1)
-        if self._first_year is not None and self._first_year <= wanted_first and wanted_last <= self._last_year:
+        if self._first_year <= wanted_first and wanted_last <= self._last_year:
             return
-        first = wanted_first if self._first_year is None else min(wanted_first, self._first_year)
-        last = wanted_last if self._last_year is None else max(wanted_last, self._last_year)
+        first, last = min(wanted_first, self._first_year), max(wanted_last, self._last_year)
         segments = []
         day = date(first, 1, 1)
         while day.year <= last:
@@ -195,7 +195,9 @@ class BusinessCalendar:
 
     def _offset(self, moment: int) -> int:
         instant = EPOCH + timedelta(microseconds=moment)
-        return instant.astimezone(self.zone).utcoffset() // MICROSECOND
+        offset = instant.astimezone(self.zone).utcoffset()
+        assert offset is not None  # an aware datetime in a ZoneInfo always has one; typeshed allows None
+        return offset // MICROSECOND
 
     def _pieces(self, start: int, end: int) -> list[tuple[int, int, int]]:
         """``[start, end)`` split where the zone's offset changes, each piece with its offset.

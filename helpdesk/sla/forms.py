@@ -5,7 +5,7 @@ import re
 from datetime import time
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, ValidationError
+from wtforms import BooleanField, DateField, Field, IntegerField, SelectField, StringField, ValidationError
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from helpdesk.core.forms import Form, strip
@@ -30,7 +30,7 @@ def parse_hours(text: str) -> list[tuple[time, time]]:
     return spans
 
 
-def hours_validator(form, field):
+def hours_validator(form: Form, field: Field) -> None:
     try:
         parse_hours(field.data)
     except ValueError as error:
@@ -58,7 +58,7 @@ class HolidayForm(Form):
                        description=_l("A local holiday or a one-off closure."))
 
 
-def optional_text(value):
+def optional_text(value: str | None) -> str | None:
     return value or None
 
 

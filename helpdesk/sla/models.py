@@ -8,7 +8,7 @@ from sqlalchemy import Date, ForeignKey, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.core.models import TimestampMixin
-from helpdesk.extensions import db
+from helpdesk.extensions import Model
 
 # Official holidays that a calendar can follow: the `holidays` package's country and subdivision.
 OFFICIAL_HOLIDAYS = {"": _l("None"), "ES-CT": _l("Catalonia (Spain, subdivision CT)")}
@@ -20,7 +20,7 @@ NAME_MAX_LENGTH = 120
 POLICY_DIMENSIONS: dict[str, dict[str, object]] = {"category": {}, "priority": {}}
 
 
-class Calendar(TimestampMixin, db.Model):
+class Calendar(TimestampMixin, Model):
     __tablename__ = "calendars"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,7 +45,7 @@ class Calendar(TimestampMixin, db.Model):
         return f"<Calendar {self.name}>"
 
 
-class CalendarInterval(db.Model):
+class CalendarInterval(Model):
     """One opening interval [opens, closes) of a weekday (0 = Monday); closes 00:00 means midnight."""
 
     __tablename__ = "calendar_intervals"
@@ -59,7 +59,7 @@ class CalendarInterval(db.Model):
     calendar: Mapped[Calendar] = relationship(back_populates="intervals")
 
 
-class Holiday(db.Model):
+class Holiday(Model):
     """A local holiday or a one-off closure; official ones come from the `holidays` package."""
 
     __tablename__ = "holidays"
@@ -73,7 +73,7 @@ class Holiday(db.Model):
     calendar: Mapped[Calendar] = relationship(back_populates="holidays")
 
 
-class SlaPolicy(TimestampMixin, db.Model):
+class SlaPolicy(TimestampMixin, Model):
     """Targets for tickets of a category and priority (empty = any); the most specific policy applies."""
 
     __tablename__ = "sla_policies"

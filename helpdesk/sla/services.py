@@ -1,12 +1,14 @@
 """Calendars and SLA policies: the rules for editing them, and the business calendar each one means."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holiday_data
 from blinker import Namespace
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -31,7 +33,7 @@ def require_admin(actor: User | None) -> None:
         raise NotAllowed(_l("Only administrators change calendars and SLA policies."))
 
 
-def official_holidays(code: str, years=HOLIDAY_YEARS) -> dict[date, str]:
+def official_holidays(code: str, years: Iterable[int] = HOLIDAY_YEARS) -> dict[date, str]:
     """Official holidays by date, named in Catalan (the `holidays` package computes Easter and the rest)."""
     if not code:
         return {}
@@ -120,7 +122,7 @@ WEEKDAYS = {0: _l("Monday"), 1: _l("Tuesday"), 2: _l("Wednesday"), 3: _l("Thursd
             5: _l("Saturday"), 6: _l("Sunday")}
 
 
-def _problem(message: str):
+def _problem(message: str) -> LazyString:
     if "overlap" in message:
         return _l("two opening intervals overlap")
     return _l("an interval closes before it opens")

@@ -1,9 +1,12 @@
 """Administrators' screens: calendars (weekly hours, holidays) and SLA policies."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -11,7 +14,7 @@ from helpdesk.auth.access import roles_required
 from helpdesk.auth.models import Role
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError
-from helpdesk.core.forms import show_error
+from helpdesk.core.forms import required, show_error
 from helpdesk.core.models import utcnow
 from helpdesk.core.templating import describe_field
 from helpdesk.extensions import db
@@ -32,14 +35,14 @@ describe_field("first_response_minutes", _l("First response target (minutes of b
 describe_field("resolution_minutes", _l("Resolution target (minutes of business time)"))
 
 
-def _today():
+def _today() -> date:
     from zoneinfo import ZoneInfo
     return utcnow().astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
 
 
 @bp.get("/calendars")
 @roles_required(Role.ADMIN)
-def calendars():
+def calendars() -> ResponseReturnValue:
     items = db.session.scalars(select(Calendar).order_by(Calendar.name)).all()
     return render_template("sla/calendars.html", calendars=items, weekdays=WEEKDAYS)
 
@@ -47,7 +50,7 @@ def calendars():
 @bp.route("/calendars/new", methods=["GET", "POST"], defaults={"calendar_id": None})
 @bp.route("/calendars/<int:calendar_id>", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
-def calendar(calendar_id: int | None):
+def calendar(calendar_id: int | None) -> ResponseReturnValue:
     item = db.get_or_404(Calendar, calendar_id) if calendar_id else None
     form = CalendarForm(obj=item) if request.method == "GET" else CalendarForm()
     if request.method == "GET" and item is not None:
@@ -59,8 +62,9 @@ def calendar(calendar_id: int | None):
         intervals = [(weekday, opens, closes) for weekday in WEEKDAYS
                      for opens, closes in parse_hours(getattr(form, f"day_{weekday}").data)]
         try:
-            item = save_calendar(current_user, CalendarData(form.name.data, form.timezone.data, form.is_24x7.data,
-                                                            form.official_holidays.data, intervals), item)
+            item = save_calendar(current_user, CalendarData(
+                required(form.name.data), required(form.timezone.data), form.is_24x7.data,
+                form.official_holidays.data, intervals), item)
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -71,8 +75,9 @@ def calendar(calendar_id: int | None):
     return _calendar_page(item, form, HolidayForm(prefix="holiday"))
 
 
-def _calendar_page(item, form, holiday_form, status: int | None = None):
-    context = {"calendar": item, "form": form, "holiday_form": holiday_form, "weekdays": WEEKDAYS}
+def _calendar_page(item: Calendar | None, form: CalendarForm, holiday_form: HolidayForm,
+                   status: int | None = None) -> tuple[str, int]:
+    context: dict[str, object] = {"calendar": item, "form": form, "holiday_form": holiday_form, "weekdays": WEEKDAYS}
     if item is not None:
         context.update(upcoming=upcoming_holidays(item, _today()), trail=audit.trail(item),
                        local={holiday.day: holiday for holiday in item.holidays})
@@ -82,12 +87,12 @@ def _calendar_page(item, form, holiday_form, status: int | None = None):
 
 @bp.post("/calendars/<int:calendar_id>/holidays")
 @roles_required(Role.ADMIN)
-def new_holiday(calendar_id: int):
+def new_holiday(calendar_id: int) -> ResponseReturnValue:
     item = db.get_or_404(Calendar, calendar_id)
     holiday_form = HolidayForm(prefix="holiday")
     if holiday_form.validate_on_submit():
         try:
-            add_holiday(current_user, item, holiday_form.day.data, holiday_form.name.data)
+            add_holiday(current_user, item, required(holiday_form.day.data), required(holiday_form.name.data))
         except DomainError as error:
             db.session.rollback()
             show_error(holiday_form, error)
@@ -100,7 +105,7 @@ def new_holiday(calendar_id: int):
 
 @bp.post("/holidays/<int:holiday_id>/remove")
 @roles_required(Role.ADMIN)
-def drop_holiday(holiday_id: int):
+def drop_holiday(holiday_id: int) -> ResponseReturnValue:
     holiday = db.get_or_404(Holiday, holiday_id)
     calendar_id = holiday.calendar_id
     remove_holiday(current_user, holiday)
@@ -111,7 +116,7 @@ def drop_holiday(holiday_id: int):
 
 @bp.get("/sla-policies")
 @roles_required(Role.ADMIN)
-def policies():
+def policies() -> ResponseReturnValue:
     items = db.session.scalars(select(SlaPolicy).order_by(SlaPolicy.category.is_(None), SlaPolicy.category,
                                                           SlaPolicy.priority)).all()
     return render_template("sla/policies.html", policies=items, dimensions=POLICY_DIMENSIONS)
@@ -120,7 +125,7 @@ def policies():
 @bp.route("/sla-policies/new", methods=["GET", "POST"], defaults={"policy_id": None})
 @bp.route("/sla-policies/<int:policy_id>", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
-def policy(policy_id: int | None):
+def policy(policy_id: int | None) -> ResponseReturnValue:
     item = db.get_or_404(SlaPolicy, policy_id) if policy_id else None
     form = PolicyForm(obj=item) if request.method == "GET" and item else PolicyForm()
     form.category.choices = [("", _("Any"))] + [(key, label) for key, label in POLICY_DIMENSIONS["category"].items()]
@@ -129,9 +134,9 @@ def policy(policy_id: int | None):
         select(Calendar.id, Calendar.name).order_by(Calendar.name))]
     if form.validate_on_submit():
         try:
-            item = save_policy(current_user, PolicyData(form.name.data, form.category.data, form.priority.data,
-                                                        form.calendar_id.data, form.first_response_minutes.data,
-                                                        form.resolution_minutes.data), item)
+            item = save_policy(current_user, PolicyData(
+                required(form.name.data), form.category.data, form.priority.data, form.calendar_id.data,
+                required(form.first_response_minutes.data), required(form.resolution_minutes.data)), item)
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
