@@ -321,6 +321,55 @@ def mail_poll_command(once: bool) -> None:
     pool.stop_all()
 
 
+@mail_group.command("outbox")
+@click.option("--all", "everything", is_flag=True, help="Also list refused messages and those waiting to be retried.")
+@click.option("--mark-sent", type=click.IntRange(min=1), metavar="ID", help="An uncertain message did arrive.")
+@click.option("--send-again", type=click.IntRange(min=1), metavar="ID",
+              help="Put an uncertain message back in the queue, due now.")
+def mail_outbox_command(everything: bool, mark_sent: int | None, send_again: int | None) -> None:
+    """List outgoing mail whose delivery is uncertain; mark one sent or send it again."""
+    from flask_babel import force_locale
+
+    from helpdesk.core import delivery
+    from helpdesk.core.models import utcnow
+    from helpdesk.core.outbox import OutboxMessage
+    from helpdesk.extensions import db
+    from helpdesk.operations.delivery import related_records
+
+    if mark_sent and send_again:
+        _fail("give --mark-sent or --send-again, not both")
+    if mark_sent or send_again:
+        message_id = mark_sent or send_again
+        message = db.session.get(OutboxMessage, message_id, with_for_update=True)
+        if message is None:
+            _fail(f"no outgoing message has the id {message_id}")
+        try:
+            (delivery.mark_sent if mark_sent else delivery.send_again)(None, message, utcnow())
+        except delivery.NotUncertain as error:
+            db.session.rollback()
+            with force_locale("en"):
+                _fail(str(error.message))
+        db.session.commit()
+        click.echo(f"Message {message_id} to {message.to_addresses}: "
+                   + ("marked as sent, it will not go out again." if mark_sent
+                      else "back in the queue, it goes out with the next delivery round."))
+        return
+    listed = 0
+    with force_locale("en"):
+        for chunk in db.session.scalars(delivery.to_check(everything), execution_options={"yield_per": 500}) \
+                .partitions():
+            related = related_records(chunk)
+            for item in chunk:
+                state = "deferred" if item.status.value == "pending" else item.status.value
+                about = related[item.id].label if item.id in related else "-"
+                click.echo(f"{item.id}\t{state}\t{item.to_addresses}\t{item.subject}\t{about}\t"
+                           f"queued {item.created_at:%Y-%m-%d %H:%M} UTC\t{item.last_error}".rstrip())
+                listed += 1
+    what = "uncertain, failed or deferred" if everything else "uncertain"
+    click.echo(f"{listed} {what} message(s)." + ("" if everything or not listed else
+                                                  " Check each, then --mark-sent ID or --send-again ID."), err=True)
+
+
 @click.group("catalog")
 def catalog_group() -> None:
     """The Service Catalogue's jobs by hand."""
