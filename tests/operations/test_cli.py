@@ -81,4 +81,4 @@ def test_a_scheduler_round_records_each_job_s_run(app, status, tmp_path):
     jobs = {fact["subject"]: fact for fact in report["facts"] if fact["key"] == "scheduler.job"}
     assert set(jobs) == {job.name for job in all_jobs()}
     assert all(fact["state"] == "ok" and fact["value"] for fact in jobs.values()), jobs
-    assert jobs["outbox"]["detail"].startswith("{'sent': 0, 'deferred': 0, 'failed': 0, 'uncertain': 0}")
+    assert jobs["outbox"]["detail"].startswith("sent 0, deferred 0, failed 0, uncertain 0")
