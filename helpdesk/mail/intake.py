@@ -186,9 +186,7 @@ def _ingest_chunk(chunk: list[Arrival], mailbox: str, now: datetime, taken: int)
     try:
         intake = Intake(mailbox, now, chunk)
         for arrival in chunk:
-            outcome = intake.take(arrival)
-            db.session.flush()  # a row refused is this message's, not the next one's
-            outcomes.append(outcome)
+            outcomes.append(intake.take(arrival))
         db.session.commit()
         return outcomes
     except Exception as error:
@@ -204,8 +202,9 @@ def _ingest_chunk(chunk: list[Arrival], mailbox: str, now: datetime, taken: int)
     if failed == len(chunk):  # the commit itself: take each on its own
         return [outcome for position, arrival in enumerate(chunk)
                 for outcome in _ingest_chunk([arrival], mailbox, now, taken + position)]
-    # What came before was fine; the one that failed is taken again alone (a race with another fetcher
-    # passes then), then the rest.
+    # Taken again in three parts: what came before, the one being taken (alone: a race with another
+    # fetcher passes then), the rest. A row refused at a later flush may be an earlier message's: then the
+    # first part fails in turn and is split again, until the message at fault is alone.
     return (_ingest_chunk(chunk[:failed], mailbox, now, taken)
             + _ingest_chunk([chunk[failed]], mailbox, now, taken + failed)
             + _ingest_chunk(chunk[failed + 1:], mailbox, now, taken + failed + 1))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ColumnElement, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.auth.models import User
@@ -112,7 +112,11 @@ class Ticket(TimestampMixin, db.Model):
 class Message(db.Model):
     __tablename__ = "messages"
     __table_args__ = (Index("ix_messages_ticket_id_id", "ticket_id", "id"),
-                      Index("ix_messages_message_id", "message_id"))
+                      Index("ix_messages_message_id", "message_id"),
+                      # "Was this sender acknowledged in the last minutes?", asked for every new mail ticket.
+                      Index("ix_messages_acknowledged_to", "to_addresses", "created_at",
+                            sqlite_where=text("kind = 'acknowledgement'"),
+                            postgresql_where=text("kind = 'acknowledgement'")))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))

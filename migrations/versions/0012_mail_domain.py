@@ -34,10 +34,14 @@ def upgrade():
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.add_column(sa.Column('is_message_id_reused', sa.Boolean(), nullable=False,
                                       server_default=sa.false()))
+        batch_op.create_index('ix_messages_acknowledged_to', ['to_addresses', 'created_at'], unique=False,
+                              sqlite_where=sa.text("kind = 'acknowledgement'"),
+                              postgresql_where=sa.text("kind = 'acknowledgement'"))
 
 
 def downgrade():
     with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_messages_acknowledged_to')
         batch_op.drop_column('is_message_id_reused')
     with op.batch_alter_table('held_mail', schema=None) as batch_op:
         batch_op.alter_column('status', existing_type=sa.String(length=32), type_=sa.String(length=16),
