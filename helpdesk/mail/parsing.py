@@ -191,7 +191,7 @@ def _recover_8bit(value: str, hint: str | None = None) -> str:
     return data.decode("windows-1252", errors="replace")
 
 
-def header_text(value, hint: str | None = None) -> str:
+def header_text(value: object, hint: str | None = None) -> str:
     """A header as readable text: encoded words decoded (with the charset fallbacks), folding undone."""
     if value is None:
         return ""
@@ -228,7 +228,7 @@ def _addresses(message: Message, name: str, hint: str | None = None) -> list[tup
     return found
 
 
-def _ids(value) -> list[str]:
+def _ids(value: object) -> list[str]:
     return _MESSAGE_ID.findall(str(value or "")) or ([f"<{str(value).strip()}>"] if value and "@" in str(value)
                                                       and " " not in str(value).strip() else [])
 
@@ -252,13 +252,19 @@ def header_hint(charsets: list[str | None]) -> str | None:
 
 
 def _payload_bytes(part: Message) -> bytes:
-    data = part.get_payload(decode=True)
-    if data is None:
-        payload = part.get_payload()
-        if isinstance(payload, str):
-            return payload.encode("utf-8", "surrogateescape")
-        return b""
-    return data
+    data = part.get_payload(decode=True)  # bytes, or None for a multipart
+    if isinstance(data, bytes):
+        return data
+    payload = part.get_payload()
+    if isinstance(payload, str):
+        return payload.encode("utf-8", "surrogateescape")
+    return b""
+
+
+def _subparts(part: Message) -> list[Message]:
+    """The messages a multipart or message/* part holds (typeshed types ``get_payload()`` loosely)."""
+    payload = part.get_payload()
+    return [item for item in payload if isinstance(item, Message)] if isinstance(payload, list) else []
 
 
 def parse(raw: bytes) -> ParsedMail:
@@ -277,18 +283,18 @@ def parse(raw: bytes) -> ParsedMail:
         filename = header_text(part.get_filename()) if part.get_filename() else ""
         if content_type == "message/delivery-status":
             report_types.add("delivery-status")
-            body = b"".join(block.as_bytes() for block in part.get_payload()) if part.is_multipart() \
+            body = b"".join(block.as_bytes() for block in _subparts(part)) if part.is_multipart() \
                 else _payload_bytes(part)
             attachments.append(Attachment(filename or "delivery-status.txt", content_type, body))
             return
         if content_type in ("message/rfc822", "text/rfc822-headers"):
-            embedded = part.get_payload()
-            headers_text = (embedded[0].as_string() if isinstance(embedded, list) and embedded
+            embedded = _subparts(part)
+            headers_text = (embedded[0].as_string() if embedded
                             else decode_bytes(_payload_bytes(part), part.get_content_charset()))
             match = re.search(r"^message-id:\s*(<[^>]+>)", headers_text, re.IGNORECASE | re.MULTILINE)
             if match:
                 bounced.append(match.group(1))
-            data = (embedded[0].as_bytes() if isinstance(embedded, list) and embedded else _payload_bytes(part))
+            data = embedded[0].as_bytes() if embedded else _payload_bytes(part)
             attachments.append(Attachment(filename or ("message.eml" if content_type == "message/rfc822"
                                                        else "headers.txt"), content_type, data))
             return

@@ -20,9 +20,9 @@ def read_paths(paths: list[Path]) -> Iterator[tuple[str, bytes]]:
     """(where it came from, raw bytes) for every message under ``paths``."""
     for path in paths:
         if is_maildir(path):
-            box = mailbox.Maildir(str(path), factory=None, create=False)
-            for key in sorted(box.keys()):
-                with box.get_file(key) as handle:
+            folder = mailbox.Maildir(str(path), factory=None, create=False)
+            for key in sorted(folder.keys()):
+                with folder.get_file(key) as handle:
                     yield f"{path}/{key}", handle.read()
         elif path.is_dir():
             for child in sorted(path.rglob("*")):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -24,7 +25,7 @@ bp = Blueprint("mail", __name__, url_prefix="/admin/mail")
 
 @bp.get("/<any(filtered, quarantined):kind>")
 @roles_required(Role.ADMIN)
-def held(kind: str):
+def held(kind: str) -> ResponseReturnValue:
     page = paginate(held_query(HeldKind(kind)), per_page=2 * current_app.config["PAGE_SIZE"])
     return render_template("mail/held_mail.html", page=page, kind=kind)
 
@@ -38,7 +39,7 @@ def _held(held_id: int) -> HeldMail:
 
 @bp.get("/message/<int:held_id>.eml")
 @roles_required(Role.ADMIN)
-def download(held_id: int):
+def download(held_id: int) -> ResponseReturnValue:
     item = db.get_or_404(HeldMail, held_id)
     return Response(blob_store().read(item.raw_sha256), mimetype="message/rfc822",
                     headers={"Content-Disposition": f"attachment; filename=held-{item.id}.eml",
@@ -47,7 +48,7 @@ def download(held_id: int):
 
 @bp.post("/message/<int:held_id>/ticket")
 @roles_required(Role.ADMIN)
-def make_ticket(held_id: int):
+def make_ticket(held_id: int) -> ResponseReturnValue:
     ticket = ticket_held(_held(held_id), current_user, utcnow())
     db.session.commit()
     flash(_("Ticket %(reference)s opened from the message.", reference=ticket.reference), "success")
@@ -56,7 +57,7 @@ def make_ticket(held_id: int):
 
 @bp.post("/message/<int:held_id>/retry")
 @roles_required(Role.ADMIN)
-def retry_one(held_id: int):
+def retry_one(held_id: int) -> ResponseReturnValue:
     outcome = retry(_held(held_id))
     flash(_("Retried: %(outcome)s.", outcome=outcome.kind), "success" if outcome.kind != "quarantined" else "error")
     return redirect(url_for("mail.held", kind="quarantined"))
@@ -64,7 +65,7 @@ def retry_one(held_id: int):
 
 @bp.post("/message/<int:held_id>/discard")
 @roles_required(Role.ADMIN)
-def discard(held_id: int):
+def discard(held_id: int) -> ResponseReturnValue:
     item = _held(held_id)
     item.status, item.resolved_at = HeldStatus.DISCARDED, utcnow()
     db.session.commit()
@@ -74,7 +75,7 @@ def discard(held_id: int):
 
 @bp.get("/mailboxes")
 @roles_required(Role.ADMIN)
-def mailboxes():
+def mailboxes() -> ResponseReturnValue:
     items = db.session.scalars(db.select(Mailbox).order_by(Mailbox.host, Mailbox.username, Mailbox.folder)).all()
     return render_template("mail/mailboxes.html", mailboxes=items, states=mailbox_states(),
                            from_config=MailboxSettings.from_config(current_app.config))
@@ -83,7 +84,7 @@ def mailboxes():
 @bp.route("/mailboxes/new", methods=["GET", "POST"], defaults={"mailbox_id": None})
 @bp.route("/mailboxes/<int:mailbox_id>", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
-def mailbox(mailbox_id: int | None):
+def mailbox(mailbox_id: int | None) -> ResponseReturnValue:
     item = db.get_or_404(Mailbox, mailbox_id) if mailbox_id else None
     form = MailboxForm(obj=item) if request.method == "GET" and item else MailboxForm()
     if item is None:
@@ -110,7 +111,7 @@ def mailbox(mailbox_id: int | None):
 
 @bp.post("/mailboxes/<int:mailbox_id>/try")
 @roles_required(Role.ADMIN)
-def try_connection(mailbox_id: int):
+def try_connection(mailbox_id: int) -> ResponseReturnValue:
     worked, report = try_mailbox(db.get_or_404(Mailbox, mailbox_id))
     flash(report, "success" if worked else "error")
     return redirect(url_for("mail.mailbox", mailbox_id=mailbox_id))
