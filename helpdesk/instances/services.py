@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -13,7 +12,6 @@ from sqlalchemy import select
 from helpdesk.auth.models import Role, User
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError, InvalidTransition, NotAllowed
-from helpdesk.core.models import utcnow
 from helpdesk.core.validation import normalise_domain
 from helpdesk.councils.models import Council
 from helpdesk.extensions import db
@@ -139,20 +137,6 @@ def refresh_facts(instance: PlatformInstance, now, client_factory=None) -> bool:
     if changes:
         audit.record(None, "refreshed", instance, changes)
     return True
-
-
-def refresh_due(now=None) -> int:
-    """The scheduler's job: refresh the active instances not refreshed for INSTANCE_REFRESH_HOURS."""
-    now = now or utcnow()
-    limit = now - timedelta(hours=current_app.config["INSTANCE_REFRESH_HOURS"])
-    count = 0
-    for instance in db.session.scalars(select(PlatformInstance).where(
-            PlatformInstance.status == InstanceStatus.ACTIVE,
-            (PlatformInstance.facts_checked_at.is_(None)) | (PlatformInstance.facts_checked_at < limit))):
-        refresh_facts(instance, now)
-        db.session.commit()
-        count += 1
-    return count
 
 
 def save_release(actor: User | None, version: str, released_on, supported: bool, notes: str = ""):
