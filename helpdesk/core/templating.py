@@ -58,7 +58,7 @@ def audit_value(value: Any, field: str = "") -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
-        return str(_("yes") if value else _("no"))  # str: Flask-Babel has no types
+        return _("yes") if value else _("no")
     if isinstance(value, list):
         return ", ".join(audit_value(item, field) for item in value) or "—"
     if field in VALUE_RESOLVERS:

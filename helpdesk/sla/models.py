@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, ForeignKey, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -17,7 +18,7 @@ NAME_MAX_LENGTH = 120
 
 # The ticket fields that choose a policy, with their values and labels. The tickets domain fills this
 # in (it sits above this one and owns those values); the policy screens read it.
-POLICY_DIMENSIONS: dict[str, dict[str, object]] = {"category": {}, "priority": {}}
+POLICY_DIMENSIONS: dict[str, dict[str, LazyString]] = {"category": {}, "priority": {}}
 
 
 class Calendar(TimestampMixin, Model):
