@@ -1,5 +1,5 @@
 """SLA clocks on tickets: choosing the policy, pausing while waiting on the council, due times,
-and the job that warns at risk and breached tickets (each notice once)."""
+and warning of one ticket at risk or breached (each notice once; the job in jobs.py walks the tickets)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from helpdesk.auth.models import Role, User
@@ -119,37 +119,32 @@ def _targets_changed(sender, **_) -> None:
         recompute(ticket, now)
 
 
-# --- the warning and breach job -----------------------------------------------------------------------
+# --- warnings and breaches, one ticket at a time (the job that finds them is in jobs.py) ---------------
 
-def check_sla(now: datetime | None = None) -> dict[str, int]:
-    """Mark and announce tickets whose clocks reached the warning share or the target; commit per ticket."""
-    now = now or utcnow()
-    counts = {"at_risk": 0, "breached": 0}
-    for name, first in (("first_response", True), ("resolution", False)):
-        running = Ticket.status.in_(ACTIVE_STATUSES)
-        if first:
-            running = and_(running, Ticket.first_response_at.is_(None))
-        warn_at, due_at = getattr(Ticket, f"{name}_warn_at"), getattr(Ticket, f"{name}_due_at")
-        warned, breached = getattr(Ticket, f"{name}_warned_at"), getattr(Ticket, f"{name}_breached_at")
-        candidates = db.session.scalars(select(Ticket.id).where(running, or_(
-            and_(warn_at <= now, warned.is_(None)), and_(due_at < now, breached.is_(None))))).all()
-        for ticket_id in candidates:
-            ticket = db.session.get(Ticket, ticket_id)
-            is_breach = ticket is not None and getattr(ticket, f"{name}_due_at") is not None \
-                and getattr(ticket, f"{name}_due_at") < now and getattr(ticket, f"{name}_breached_at") is None
-            event = "breached" if is_breach else "at_risk"
-            # A plain UPDATE: this bookkeeping must not make an agent's open form look stale.
-            values = {f"{name}_breached_at": now, f"{name}_warned_at": getattr(ticket, f"{name}_warned_at") or now} \
-                if is_breach else {f"{name}_warned_at": now}
-            claimed = db.session.execute(update(Ticket).where(
-                Ticket.id == ticket_id, (breached if is_breach else warned).is_(None)).values(**values)
-                .execution_options(synchronize_session=False))
-            if claimed.rowcount:
-                audit.record(None, f"sla_{event}", ticket, {"clock": {"before": None, "after": name}})
-                _notify(ticket, name, event)
-                counts[event] += 1
-            db.session.commit()
-    return counts
+def announce_sla(ticket: Ticket, clock_name: str, now: datetime) -> str | None:
+    """Mark one ticket's clock ("first_response" or "resolution") at risk or breached, once, and tell the
+    agents (for an outage's breach the technicians too); the event, or None when there is none (left)."""
+    if ticket.status not in ACTIVE_STATUSES or (clock_name == "first_response" and ticket.first_response_at):
+        return None
+    due_at, warn_at = getattr(ticket, f"{clock_name}_due_at"), getattr(ticket, f"{clock_name}_warn_at")
+    warned_at, breached_at = getattr(ticket, f"{clock_name}_warned_at"), getattr(ticket, f"{clock_name}_breached_at")
+    if due_at is not None and due_at < now and breached_at is None:
+        event, unset = "breached", getattr(Ticket, f"{clock_name}_breached_at")
+        values = {f"{clock_name}_breached_at": now, f"{clock_name}_warned_at": warned_at or now}
+    elif warn_at is not None and warn_at <= now and warned_at is None:
+        event, unset = "at_risk", getattr(Ticket, f"{clock_name}_warned_at")
+        values = {f"{clock_name}_warned_at": now}
+    else:
+        return None
+    # A plain UPDATE: this bookkeeping must not make an agent's open form look stale; and of two runs
+    # racing for the ticket only one gets the row, so the notice goes out once.
+    claimed = db.session.execute(update(Ticket).where(Ticket.id == ticket.id, unset.is_(None)).values(**values)
+                                 .execution_options(synchronize_session=False))
+    if not claimed.rowcount:
+        return None
+    audit.record(None, f"sla_{event}", ticket, {"clock": {"before": None, "after": clock_name}})
+    _notify(ticket, clock_name, event)
+    return event
 
 
 def _notify(ticket: Ticket, clock_name: str, event: str) -> None:

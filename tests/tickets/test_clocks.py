@@ -11,7 +11,8 @@ from helpdesk.core.outbox import OutboxMessage
 from helpdesk.extensions import db
 from helpdesk.sla.models import SlaPolicy
 from helpdesk.sla.services import PolicyData, save_policy
-from helpdesk.tickets.clocks import check_sla, clocks
+from helpdesk.tickets.clocks import clocks
+from helpdesk.tickets.jobs import check_sla
 from helpdesk.tickets.services import TicketChanges, TicketData, add_message, change_status, open_ticket, update_ticket
 from helpdesk.tickets.states import Category, Channel, MessageKind, Priority, TicketStatus
 from tests import factories
