@@ -76,7 +76,13 @@ class Outage(Exception):
     """The database, the file store or the disk failed: nothing of the messages in hand was recorded."""
 
     def __init__(self, source: str, error: BaseException, taken: int) -> None:
-        super().__init__(error.detail if isinstance(error, StorageError) else f"{error.__class__.__name__}: {error}")
+        if isinstance(error, sa_exc.DBAPIError) and error.orig is not None:
+            error = error.orig  # the driver's words, without the statement SQLAlchemy adds
+        if isinstance(error, StorageError):
+            words = error.detail
+        else:
+            words = f"{error.__class__.__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}"
+        super().__init__(words)
         self.source, self.error, self.taken = source, error, taken
 
 
@@ -192,7 +198,7 @@ def _ingest_chunk(chunk: list[Arrival], mailbox: str, now: datetime, taken: int)
     except Exception as error:
         db.session.rollback()
         if is_outage(error):
-            log.error("outage while taking %s from %s: %s", chunk[0].source or "mail", mailbox, error)
+            log.info("outage while taking %s from %s: %s", chunk[0].source or "mail", mailbox, error)
             raise Outage(chunk[0].source, error, taken) from error
         failed, reason = len(outcomes), f"{error.__class__.__name__}: {error}"
         log.exception("could not take %s from %s", chunk[min(failed, len(chunk) - 1)].source or "a message",
