@@ -14,6 +14,7 @@ from helpdesk.tickets.models import Ticket
 from helpdesk.mail.models import HeldMail
 from tests import factories
 from tests.pages import text
+from tests.test_cli import run  # noqa: F401 (the fixture)
 
 
 def automatic(subject="Fora de l'oficina"):
@@ -92,3 +93,44 @@ def test_cli_imports_eml_mbox_and_maildir_and_accounts_for_everything(app, tmp_p
                                      "1 already had; 0 reused a Message-ID another message had (taken as messages of their own).")
     db.session.remove()
     assert db.session.scalar(select(func.count(Ticket.id))) == 4
+
+
+def test_cli_import_verbose_says_each_messages_outcome_and_ticket(run, tmp_path):
+    def written(name, message_id, subject, body, reply_to=""):
+        message = EmailMessage()
+        message["From"], message["Subject"], message["Message-ID"] = "tecnica@vic.cat", subject, message_id
+        if reply_to:
+            message["In-Reply-To"] = reply_to
+        message.set_content(body)
+        (tmp_path / "mail").mkdir(exist_ok=True)
+        (tmp_path / "mail" / name).write_bytes(message.as_bytes())
+
+    written("1.eml", "<a@vic.cat>", "Logotip", "No canvia el logotip.")
+    written("2.eml", "<b@vic.cat>", "Re: Logotip", "Encara no.", reply_to="<a@vic.cat>")
+    written("3.eml", "<a@vic.cat>", "Convocatòria", "Un altre missatge amb el mateix identificador.")
+    written("4.eml", "<a@vic.cat>", "Logotip", "No canvia el logotip.")  # the first one again
+    result = run("mail", "import", "--verbose", str(tmp_path / "mail"))
+    assert result.returncode == 0, result.stderr
+    folder = tmp_path / "mail"
+    assert result.stdout.splitlines() == [
+        f"{folder / '1.eml'}: new_ticket #1", f"{folder / '2.eml'}: follow_up #1",
+        f"{folder / '3.eml'}: new_ticket #2 (reused Message-ID)", f"{folder / '4.eml'}: duplicate #1 <a@vic.cat>",
+        "4 messages: 2 new tickets, 1 follow-ups, 0 filtered, 0 quarantined, 1 already had; 1 reused a Message-ID "
+        "another message had (taken as messages of their own)."]
+
+
+def test_a_ticket_says_when_its_message_reused_another_ones_message_id(client, app):
+    def written(subject, body):
+        message = EmailMessage()
+        message["From"], message["Subject"], message["Message-ID"] = "tecnica@vic.cat", subject, "<calendari@vic.cat>"
+        message.set_content(body)
+        return message.as_bytes()
+
+    first = ingest(written("Reunió dijous", "Us convoquem dijous."), "inbox")
+    second = ingest(written("Reunió canviada", "Passa a divendres."), "inbox")
+    assert second.kind == "new_ticket" and second.is_message_id_reused and second.ticket_id != first.ticket_id
+    factories.user(Role.AGENT, email="agent@example.org", language="en")
+    client.login("agent@example.org", factories.PASSWORD)
+    reused = text(client.get(f"/tickets/{second.ticket_id}"))
+    assert "Another, different message had arrived with the same Message-ID (<calendari@vic.cat>)" in reused
+    assert "Another, different message" not in text(client.get(f"/tickets/{first.ticket_id}"))
