@@ -24,7 +24,6 @@ from helpdesk.catalog.models import Grant
 from helpdesk.catalog.states import GrantStatus
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError, InvalidTransition, NotAllowed
-from helpdesk.core.models import utcnow
 from helpdesk.core.outbox import queue_mail
 from helpdesk.core.validation import EARLIEST_YEAR, LATEST_YEAR, normalise_email, split_list
 from helpdesk.councils.models import Council
@@ -383,26 +382,21 @@ def reminder_day(session_day: date) -> date:
     return day
 
 
-def send_reminders(now: datetime | None = None) -> int:
-    """Remind the adviser and attendees of each planned session one working day before it, once."""
-    now = now or utcnow()
-    today = now.astimezone(_zone()).date()
-    count = 0
-    for session in db.session.scalars(select(AccompanimentSession).where(
-            AccompanimentSession.status == SessionStatus.PLANNED, AccompanimentSession.reminded_at.is_(None),
-            AccompanimentSession.starts_at > now, AccompanimentSession.starts_at < now + timedelta(days=15))):
-        if today < reminder_day(session.starts_at.astimezone(_zone()).date()):
-            continue
-        request = session.request
-        with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
-            when = format_datetime(session.starts_at, "full")
-            queue_mail([session.adviser.email, *session.attendees],
-                       f"[{request.reference}] " + _("Reminder: accompaniment session %(when)s", when=when),
-                       _("%(kind)s for %(action)s (%(council)s), %(when)s. %(where)s", kind=SESSION_KINDS[session.kind],
-                         action=request.action, council=request.council.name, when=when,
-                         where=session.location) + f"\n\n{_link(request)}",
-                       headers={"Auto-Submitted": "auto-generated"}, related=request)
-        session.reminded_at = now
-        count += 1
-    db.session.commit()
-    return count
+def remind_session(session: AccompanimentSession, now: datetime) -> bool:
+    """Remind the adviser and attendees of one planned session, once, when its reminder day (one working
+    day before it) has come; True when the reminder was queued."""
+    if session.status is not SessionStatus.PLANNED or session.reminded_at is not None or session.starts_at <= now:
+        return False
+    if now.astimezone(_zone()).date() < reminder_day(session.starts_at.astimezone(_zone()).date()):
+        return False
+    request = session.request
+    with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
+        when = format_datetime(session.starts_at, "full")
+        queue_mail([session.adviser.email, *session.attendees],
+                   f"[{request.reference}] " + _("Reminder: accompaniment session %(when)s", when=when),
+                   _("%(kind)s for %(action)s (%(council)s), %(when)s. %(where)s", kind=SESSION_KINDS[session.kind],
+                     action=request.action, council=request.council.name, when=when,
+                     where=session.location) + f"\n\n{_link(request)}",
+                   headers={"Auto-Submitted": "auto-generated"}, related=request)
+    session.reminded_at = now
+    return True

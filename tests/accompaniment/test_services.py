@@ -7,6 +7,7 @@ from icalendar import Calendar as ICalendar
 from sqlalchemy import select
 
 from helpdesk.accompaniment import services
+from helpdesk.accompaniment.jobs import send_reminders
 from helpdesk.accompaniment.services import RequestData, SessionData
 from helpdesk.accompaniment.states import RequestStatus, SessionStatus
 from helpdesk.auth.models import Role
@@ -163,10 +164,10 @@ def test_reminders_go_one_working_day_before_and_only_once(app, vic):
     db.session.commit()
     assert services.reminder_day(date(2026, 12, 7)) == date(2026, 12, 4)  # the Friday before
     assert services.reminder_day(date(2026, 12, 9)) == date(2026, 12, 7)  # 8 December (Immaculada) is skipped
-    assert services.send_reminders(datetime(2026, 12, 3, 10, tzinfo=timezone.utc)) == 0
-    assert services.send_reminders(datetime(2026, 12, 4, 10, tzinfo=timezone.utc)) == 1
-    assert services.send_reminders(datetime(2026, 12, 4, 11, tzinfo=timezone.utc)) == 0
-    assert services.send_reminders(datetime(2026, 12, 6, 11, tzinfo=timezone.utc)) == 0
+    assert send_reminders(datetime(2026, 12, 3, 10, tzinfo=timezone.utc)) == 0
+    assert send_reminders(datetime(2026, 12, 4, 10, tzinfo=timezone.utc)) == 1
+    assert send_reminders(datetime(2026, 12, 4, 11, tzinfo=timezone.utc)) == 0
+    assert send_reminders(datetime(2026, 12, 6, 11, tzinfo=timezone.utc)) == 0
     reminders = [mail for mail in db.session.scalars(select(OutboxMessage)) if "Recordatori" in mail.subject
                  or "Reminder" in mail.subject]
     assert len(reminders) == 1 and "jordi@vic.cat" in reminders[0].to_addresses
