@@ -379,7 +379,7 @@ def catalog_group() -> None:
 @click.option("--dry-run", is_flag=True, help="Say what would be sent, send nothing.")
 def catalog_remind_command(dry_run: bool) -> None:
     """Send the renewal reminders due today (each once), and move ended grants to grace or lapse."""
-    from helpdesk.catalog.services import expire_grants, send_reminders
+    from helpdesk.catalog.jobs import expire_grants, send_reminders
     from helpdesk.core.models import utcnow
     from helpdesk.extensions import db
 

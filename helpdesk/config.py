@@ -44,6 +44,13 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_SECURITY": "none",  # none, starttls or ssl
     "SMTP_USERNAME": "",
     "SMTP_PASSWORD": "",
+    # password (when SMTP_USERNAME is set), or oauth2: XOAUTH2 as SMTP_USERNAME with a token of the provider.
+    "SMTP_AUTH": "password",
+    "SMTP_OAUTH2_TOKEN_URL": "",
+    "SMTP_OAUTH2_CLIENT_ID": "",
+    "SMTP_OAUTH2_CLIENT_SECRET": "",
+    "SMTP_OAUTH2_SCOPE": "",
+    "SMTP_OAUTH2_REFRESH_TOKEN": "",  # empty: the client-credentials grant
     "MAIL_FROM_NAME": "Suport Participa311",
     # Mail in. Other addresses of the desk (mail from them is never ticketed), the subject tag, the limit.
     "MAIL_ALIASES": "suportdecidim@diba.cat",
@@ -212,6 +219,10 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError("IMAP_CA_FILE", f"no such file: {config['IMAP_CA_FILE']}")
     if not 1 <= config["SMTP_PORT"] <= 65535:
         raise ConfigError("SMTP_PORT", f"must be between 1 and 65535, got {config['SMTP_PORT']}")
+    if config["SMTP_AUTH"] not in ("password", "oauth2"):
+        raise ConfigError("SMTP_AUTH", f"must be password or oauth2, got {config['SMTP_AUTH']!r}")
+    if config["SMTP_AUTH"] == "oauth2":
+        _validate_smtp_oauth2(config)
     if not 5 <= config["SCHEDULER_LEASE_SECONDS"] <= 3600:
         raise ConfigError("SCHEDULER_LEASE_SECONDS", "must be between 5 and 3600")
     if not 1 <= config["SLA_WARNING_PERCENT"] <= 99:
@@ -236,6 +247,24 @@ def validate(config: dict[str, Any]) -> None:
         ZoneInfo(config["TIMEZONE"])
     except (ValueError, KeyError, OSError):
         raise ConfigError("TIMEZONE", f"unknown time zone {config['TIMEZONE']!r}") from None
+
+
+def _validate_smtp_oauth2(config: dict[str, Any]) -> None:
+    if not config["SMTP_USERNAME"]:
+        raise ConfigError("SMTP_USERNAME", "OAuth2 signs in as a mailbox: set its address")
+    url = config["SMTP_OAUTH2_TOKEN_URL"]
+    if not url:
+        raise ConfigError("SMTP_OAUTH2_TOKEN_URL", "not set: the provider's token endpoint, such as "
+                          "https://login.microsoftonline.com/TENANT/oauth2/v2.0/token")
+    from helpdesk.core.oauth2 import is_allowed_token_url  # here: config.py loads before the app's modules
+    if not is_allowed_token_url(url):
+        raise ConfigError("SMTP_OAUTH2_TOKEN_URL", f"must be an https:// address (plain http only on this "
+                          f"machine), got {url!r}")
+    if not config["SMTP_OAUTH2_CLIENT_ID"]:
+        raise ConfigError("SMTP_OAUTH2_CLIENT_ID", "not set: the application (client) id registered with the provider")
+    if not (config["SMTP_OAUTH2_CLIENT_SECRET"] or config["SMTP_OAUTH2_REFRESH_TOKEN"]):
+        raise ConfigError("SMTP_OAUTH2_CLIENT_SECRET", "not set: the client-credentials grant needs the client "
+                          "secret (or set SMTP_OAUTH2_REFRESH_TOKEN for the refresh-token grant)")
 
 
 def load(instance: Path, overrides: Mapping[str, Any] | None = None,

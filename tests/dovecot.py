@@ -1,4 +1,5 @@
-"""A throw-away Dovecot IMAP server on a loopback port (configuration from ../shared/DOVECOT.md)."""
+"""A throw-away Dovecot IMAP server on a loopback port (configuration from ../shared/DOVECOT.md), with
+OAuth2 sign-in (XOAUTH2, OAUTHBEARER) checked by a token introspection endpoint when asked for."""
 from __future__ import annotations
 
 import imaplib
@@ -25,7 +26,7 @@ state_dir = {d}/state
 log_path = {d}/log
 {ssl}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 default_internal_user = dovecot
 default_internal_group = dovecot
 default_login_user = dovenull
@@ -35,7 +36,7 @@ passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {d}/users
 }}
-userdb {{
+{oauth2_passdb}userdb {{
   driver = static
   args = uid=dovecot gid=dovecot home={d}/mail/%u
 }}
@@ -54,7 +55,22 @@ service anvil {{
   chroot =
 }}
 """
-USER, PASSWORD = "support@test", "secret"
+# Dovecot 2.3's oauth2 passdb: each XOAUTH2/OAUTHBEARER login asks the introspection endpoint (RFC 7662,
+# POST token=…) whether the token is active and whose it is; a token of another user is refused too.
+OAUTH2_PASSDB = """passdb {{
+  driver = oauth2
+  mechanisms = {mechanisms}
+  args = {d}/oauth2.conf
+}}
+"""
+OAUTH2_CONFIG = """introspection_mode = post
+introspection_url = {url}
+username_attribute = username
+active_attribute = active
+active_value = true
+"""
+# A password no page would show by chance (labels such as "Client secret" hold the common words).
+USER, PASSWORD = "support@test", "imap-pass-4821"
 
 
 def free_port() -> int:
@@ -84,9 +100,11 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
 
 class Dovecot:
     """``tls``: also IMAPS on ``tls_port`` and STARTTLS on ``port``, with a self-signed certificate
-    (``certificate``, to give the client as its CA)."""
+    (``certificate``, to give the client as its CA). ``oauth2_introspection_url``: also OAuth2 sign-in
+    by ``oauth2_mechanisms``, each token checked there (the password still works, for the helpers below)."""
 
-    def __init__(self, tls: bool = False) -> None:
+    def __init__(self, tls: bool = False, oauth2_introspection_url: str = "",
+                 oauth2_mechanisms: tuple[str, ...] = ("xoauth2", "oauthbearer")) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="dovecot-", dir="/tmp"))
         os.chmod(self.dir, 0o755)  # the login process runs as dovenull
         self.port = free_port()
@@ -98,8 +116,14 @@ class Dovecot:
         if tls:
             self.certificate, key = self_signed_certificate(self.dir)
             ssl = f"ssl = yes\nssl_cert = <{self.certificate}\nssl_key = <{key}"
+        mechanisms, oauth2_passdb = "plain login", ""
+        if oauth2_introspection_url:
+            mechanisms = " ".join(("plain", "login", *oauth2_mechanisms))
+            oauth2_passdb = OAUTH2_PASSDB.format(d=self.dir, mechanisms=" ".join(oauth2_mechanisms))
+            (self.dir / "oauth2.conf").write_text(OAUTH2_CONFIG.format(url=oauth2_introspection_url))
         (self.dir / "dovecot.conf").write_text(CONFIG.format(d=self.dir, port=self.port, tls_port=self.tls_port,
-                                                             ssl=ssl))
+                                                             ssl=ssl, mechanisms=mechanisms,
+                                                             oauth2_passdb=oauth2_passdb))
         shutil.chown(self.dir / "mail", "dovecot", "dovecot")
 
     def start(self) -> None:

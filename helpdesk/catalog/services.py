@@ -38,7 +38,6 @@ from helpdesk.catalog.states import (
 )
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError, InvalidTransition, NotAllowed, Problems
-from helpdesk.core.models import utcnow
 from helpdesk.core.outbox import queue_mail
 from helpdesk.councils.models import Contact, Council
 from helpdesk.councils.services import ContactData, save_contact
@@ -571,7 +570,7 @@ def _tell_referent(request: CatalogRequest) -> None:
                    headers={"Auto-Submitted": "auto-generated"}, related=request)
 
 
-# --- Reminders, grace and lapse (the scheduler's daily job) -------------------------------------------
+# --- Reminders, grace and lapse, one grant at a time (the scheduler's job in jobs.py walks the grants) --
 
 @dataclass(frozen=True)
 class Reminder:
@@ -584,30 +583,26 @@ def reminder_days() -> list[int]:
     return sorted({int(days) for days in current_app.config["CATALOG_REMINDER_DAYS"].replace(" ", "").split(",")})
 
 
-def due_reminders(now: datetime) -> list[Reminder]:
-    """The reminders to send today: for each active grant, the nearest of 90, 30 and 7 days before its end
-    that has been reached and not yet sent for this end date; none once a renewal is filed or granted."""
-    today = today_in_madrid(now)
+def reminder_for(record: Grant, today: date, managers: tuple[str, ...]) -> Reminder | None:
+    """The reminder one grant is due today: the nearest of 90, 30 and 7 days before its end that has been
+    reached and not yet sent for this end date, to its referent and ``managers``; none once a renewal is
+    filed or granted."""
     thresholds = reminder_days()
-    managers = tuple(db.session.scalars(select(User.email).where(CatalogRequest.deciders())))
-    found = []
-    horizon = today + timedelta(days=max(thresholds))
-    for record in db.session.scalars(select(Grant).where(Grant.status == GrantStatus.ACTIVE, Grant.ends_on >= today,
-                                                         Grant.ends_on <= horizon).order_by(Grant.ends_on)):
-        days_left = (record.ends_on - today).days
-        days_before = min(days for days in thresholds if days_left <= days)
-        sent = db.session.scalar(select(RenewalReminder.id).where(
-            RenewalReminder.grant_id == record.id, RenewalReminder.ends_on == record.ends_on,
-            RenewalReminder.days_before == days_before))
-        filed = db.session.scalar(select(func.count(CatalogRequest.id)).where(
-            CatalogRequest.renews_grant_id == record.id,
-            CatalogRequest.status.in_(OPEN_STATUSES - {RequestStatus.DRAFT})))
-        if sent or filed:
-            continue
-        referent = _current_referent(record)
-        recipients = tuple(dict.fromkeys(([referent.email] if referent and referent.email else []) + list(managers)))
-        found.append(Reminder(record, days_before, recipients))
-    return found
+    days_left = (record.ends_on - today).days
+    if record.status is not GrantStatus.ACTIVE or not 0 <= days_left <= max(thresholds):
+        return None
+    days_before = min(days for days in thresholds if days_left <= days)
+    sent = db.session.scalar(select(RenewalReminder.id).where(
+        RenewalReminder.grant_id == record.id, RenewalReminder.ends_on == record.ends_on,
+        RenewalReminder.days_before == days_before))
+    filed = db.session.scalar(select(func.count(CatalogRequest.id)).where(
+        CatalogRequest.renews_grant_id == record.id,
+        CatalogRequest.status.in_(OPEN_STATUSES - {RequestStatus.DRAFT})))
+    if sent or filed:
+        return None
+    referent = _current_referent(record)
+    recipients = tuple(dict.fromkeys(([referent.email] if referent and referent.email else []) + list(managers)))
+    return Reminder(record, days_before, recipients)
 
 
 def _current_referent(record: Grant) -> Contact | None:
@@ -617,55 +612,44 @@ def _current_referent(record: Grant) -> Contact | None:
     return latest.referent if latest else None
 
 
-def send_reminders(now: datetime, dry_run: bool = False) -> list[Reminder]:
-    reminders = due_reminders(now)
-    if dry_run:
-        return reminders
-    for reminder in reminders:
-        record = reminder.grant
-        db.session.add(RenewalReminder(grant_id=record.id, ends_on=record.ends_on, days_before=reminder.days_before,
-                                       sent_at=now))
-        if reminder.recipients:
-            with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
-                queue_mail(list(reminder.recipients),
-                           _("Participa311 of %(council)s: the grant ends on %(end)s", council=record.council.name,
-                             end=format_date(record.ends_on, "long")),
-                           _("Hello,\n\nThe Participa311 grant of %(council)s (%(url)s) ends on %(end)s, in %(days)d "
-                             "days. File the renewal from the council's page in the desk: %(link)s\n\nWithout a "
-                             "renewal the platform stays available for %(grace)d more days, then lapses.",
-                             council=record.council.name, url=record.instance.base_url,
-                             end=format_date(record.ends_on, "long"), days=(record.ends_on - today_in_madrid(now)).days,
-                             link=f"{current_app.config['BASE_URL'].rstrip('/')}/catalog/",
-                             grace=current_app.config["CATALOG_GRACE_DAYS"]),
-                           headers={"Auto-Submitted": "auto-generated"}, related=record)
-        audit.record(None, "renewal_reminder", record, {"days_before": {"before": None,
-                                                                         "after": reminder.days_before}})
-    return reminders
+def send_reminder(reminder: Reminder, now: datetime) -> None:
+    """Send one renewal reminder and remember it, so that it goes once for the grant's end date."""
+    record = reminder.grant
+    db.session.add(RenewalReminder(grant_id=record.id, ends_on=record.ends_on, days_before=reminder.days_before,
+                                   sent_at=now))
+    if reminder.recipients:
+        with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
+            queue_mail(list(reminder.recipients),
+                       _("Participa311 of %(council)s: the grant ends on %(end)s", council=record.council.name,
+                         end=format_date(record.ends_on, "long")),
+                       _("Hello,\n\nThe Participa311 grant of %(council)s (%(url)s) ends on %(end)s, in %(days)d "
+                         "days. File the renewal from the council's page in the desk: %(link)s\n\nWithout a "
+                         "renewal the platform stays available for %(grace)d more days, then lapses.",
+                         council=record.council.name, url=record.instance.base_url,
+                         end=format_date(record.ends_on, "long"), days=(record.ends_on - today_in_madrid(now)).days,
+                         link=f"{current_app.config['BASE_URL'].rstrip('/')}/catalog/",
+                         grace=current_app.config["CATALOG_GRACE_DAYS"]),
+                       headers={"Auto-Submitted": "auto-generated"}, related=record)
+    audit.record(None, "renewal_reminder", record, {"days_before": {"before": None,
+                                                                     "after": reminder.days_before}})
 
 
-def expire_grants(now: datetime) -> tuple[int, int]:
-    """Grants past their end enter the grace period; past the grace period they lapse, with their instance."""
-    today = today_in_madrid(now)
-    grace = timedelta(days=current_app.config["CATALOG_GRACE_DAYS"])
-    entered = lapsed = 0
-    for record in db.session.scalars(select(Grant).where(Grant.status == GrantStatus.ACTIVE, Grant.ends_on < today)):
-        record.status = GrantStatus.GRACE
-        audit.record(None, "grace_period", record, {"status": {"before": "active", "after": "grace"}})
-        entered += 1
-    for record in db.session.scalars(select(Grant).where(Grant.status == GrantStatus.GRACE,
-                                                         Grant.ends_on < today - grace)):
-        record.status, record.lapsed_on = GrantStatus.LAPSED, today
-        audit.record(None, "lapsed", record, {"status": {"before": "grace", "after": "lapsed"}})
-        if record.instance.status in (InstanceStatus.ACTIVE, InstanceStatus.SUSPENDED):
-            change_instance_status(None, record.instance, InstanceStatus.LAPSED)
-        lapsed += 1
-    return entered, lapsed
+def enter_grace(record: Grant, today: date) -> bool:
+    """An active grant past its end enters the grace period; True when it did."""
+    if record.status is not GrantStatus.ACTIVE or record.ends_on >= today:
+        return False
+    record.status = GrantStatus.GRACE
+    audit.record(None, "grace_period", record, {"status": {"before": "active", "after": "grace"}})
+    return True
 
 
-def daily(now: datetime | None = None) -> str:
-    """The scheduler's job: grace and lapse first, then the reminders; one commit."""
-    now = now or utcnow()
-    entered, lapsed = expire_grants(now)
-    sent = send_reminders(now)
-    db.session.commit()
-    return f"{entered} grants in grace, {lapsed} lapsed, {len(sent)} reminders"
+def lapse(record: Grant, today: date) -> bool:
+    """A grant past its grace period (CATALOG_GRACE_DAYS) lapses, with its instance; True when it did."""
+    if record.status is not GrantStatus.GRACE or \
+            record.ends_on >= today - timedelta(days=current_app.config["CATALOG_GRACE_DAYS"]):
+        return False
+    record.status, record.lapsed_on = GrantStatus.LAPSED, today
+    audit.record(None, "lapsed", record, {"status": {"before": "grace", "after": "lapsed"}})
+    if record.instance.status in (InstanceStatus.ACTIVE, InstanceStatus.SUSPENDED):
+        change_instance_status(None, record.instance, InstanceStatus.LAPSED)
+    return True

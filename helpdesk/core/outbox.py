@@ -19,9 +19,11 @@ from email.message import EmailMessage
 from email.utils import formataddr, format_datetime, make_msgid
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import JSON, Index, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from helpdesk.core import oauth2
 from helpdesk.core.models import UTCDateTime, enum_type, utcnow
 from helpdesk.extensions import db
 
@@ -98,12 +100,25 @@ class SmtpSettings:
     sender_name: str = ""
     timeout: int = 20
     files: Any = None  # the BlobStore attachments are read from
+    oauth2: oauth2.OAuth2Grant | None = None  # sign in as ``username`` with an access token (XOAUTH2)
 
     @classmethod
     def from_config(cls, config: dict, files: Any = None) -> SmtpSettings:
+        grant = None
+        if config["SMTP_AUTH"] == "oauth2":
+            grant = oauth2.OAuth2Grant(token_url=config["SMTP_OAUTH2_TOKEN_URL"],
+                                       client_id=config["SMTP_OAUTH2_CLIENT_ID"],
+                                       client_secret=config["SMTP_OAUTH2_CLIENT_SECRET"],
+                                       scope=config["SMTP_OAUTH2_SCOPE"],
+                                       refresh_token=config["SMTP_OAUTH2_REFRESH_TOKEN"])
         return cls(host=config["SMTP_HOST"], port=config["SMTP_PORT"], security=config["SMTP_SECURITY"],
                    username=config["SMTP_USERNAME"], password=config["SMTP_PASSWORD"],
-                   sender=config["SUPPORT_EMAIL"], sender_name=config["MAIL_FROM_NAME"], files=files)
+                   sender=config["SUPPORT_EMAIL"], sender_name=config["MAIL_FROM_NAME"], files=files, oauth2=grant)
+
+
+class SmtpSignInError(smtplib.SMTPException):
+    """No OAuth2 sign-in: no token from the provider, or the server refused it (the message says which).
+    Not a response code: the outbox waits and tries again, as for a server that is down."""
 
 
 def build(message: OutboxMessage, settings: SmtpSettings) -> EmailMessage:
@@ -138,12 +153,55 @@ def _connect(settings: SmtpSettings) -> smtplib.SMTP:
     try:
         if settings.security == "starttls":
             connection.starttls(context=context)
-        if settings.username:
+        if settings.oauth2 is not None:
+            _sign_in_with_oauth2(connection, settings, settings.oauth2)
+        elif settings.username:
             connection.login(settings.username, settings.password)
     except BaseException:
         connection.close()  # a refused TLS or login would otherwise leave the socket open, one a run
         raise
     return connection
+
+
+def _sign_in_with_oauth2(connection: smtplib.SMTP, settings: SmtpSettings, grant: oauth2.OAuth2Grant) -> None:
+    """AUTH XOAUTH2 (Microsoft 365, Google) or else OAUTHBEARER, with a token from the provider."""
+    connection.ehlo_or_helo_if_needed()
+    offered = connection.esmtp_features.get("auth", "").upper().split()
+    mechanism = next((name for name in ("XOAUTH2", "OAUTHBEARER") if name in offered), None)
+    if mechanism is None:
+        raise SmtpSignInError(_("%(host)s does not offer OAuth2 sign-in (AUTH XOAUTH2 or OAUTHBEARER): check "
+                                "HELPDESK_SMTP_HOST and HELPDESK_SMTP_PORT.", host=settings.host))
+    try:
+        token = oauth2.access_token(grant)
+        refusal = _authenticate(connection, mechanism, settings, token.value)
+        if refusal and token.from_cache:  # revoked, or expired early: one more try with a new token
+            refusal = _authenticate(connection, mechanism, settings, oauth2.access_token(grant, renew=True).value)
+    except oauth2.OAuth2Error as error:
+        raise SmtpSignInError(str(error)) from error
+    if refusal:
+        raise SmtpSignInError(_("The mail server refused the access token for %(user)s (%(refusal)s): check that "
+                                "the application may send as this mailbox (Microsoft 365: SMTP AUTH enabled for "
+                                "the mailbox and the SMTP.SendAsApp permission; Google Workspace: the scope "
+                                "https://mail.google.com/).", user=settings.username, refusal=refusal))
+
+
+def _authenticate(connection: smtplib.SMTP, mechanism: str, settings: SmtpSettings, token: str) -> str:
+    """One AUTH; the server's refusal (empty when it let us in)."""
+    initial = (oauth2.xoauth2(settings.username, token) if mechanism == "XOAUTH2"
+               else oauth2.oauthbearer(settings.username, token, settings.host, settings.port))
+
+    def respond(challenge: bytes | None = None) -> str:
+        # smtplib asks for the initial response first (no challenge); a 334 after it carries the server's
+        # error (JSON), to which SASL wants an empty line before the 535.
+        return initial.decode("utf-8") if challenge is None else ""
+    try:
+        connection.auth(mechanism, respond)
+    except UnicodeEncodeError as error:  # smtplib sends SASL as ASCII
+        raise SmtpSignInError(_("The SMTP user name must be written in ASCII for OAuth2 sign-in.")) from error
+    except smtplib.SMTPAuthenticationError as error:
+        reply = error.smtp_error
+        return f"{error.smtp_code} {reply.decode('utf-8', 'replace') if isinstance(reply, bytes) else reply}"
+    return ""
 
 
 def backoff(attempts: int) -> timedelta:

@@ -7,7 +7,9 @@ import ssl
 import threading
 
 import imaplib2
+from flask_babel import gettext as _
 
+from helpdesk.core import oauth2
 from helpdesk.mail.models import MailboxSettings
 
 
@@ -73,7 +75,10 @@ def connect(settings: MailboxSettings) -> imaplib2.IMAP4:
             connection = _VerifiedIMAP4(settings.host, settings.port, timeout=settings.timeout)
             if settings.security == "starttls":
                 connection.starttls(ca_certs=settings.ca_file)
-        connection.login(settings.username, settings.password)
+        if settings.oauth2 is not None:
+            _sign_in_with_oauth2(connection, settings, settings.oauth2)
+        else:
+            connection.login(settings.username, settings.password)
         # Servers tell more after login (MOVE, UIDPLUS…) than in their greeting.
         _, data = connection.capability()
         connection.capabilities = tuple((data[0] or b"").decode().upper().split()) or connection.capabilities
@@ -83,13 +88,51 @@ def connect(settings: MailboxSettings) -> imaplib2.IMAP4:
         # imaplib2 hands an untagged response out only once: keep it for the whole connection.
         connection.selected_uidvalidity = uidvalidity(connection)
         return connection
-    except (OSError, ssl.SSLError, imaplib2.IMAP4.error, imaplib2.IMAP4.abort, ImapError) as error:
+    except (OSError, ssl.SSLError, imaplib2.IMAP4.error, imaplib2.IMAP4.abort, ImapError,
+            oauth2.OAuth2Error) as error:
         if connection is not None:  # refused login or folder: do not leave the session open
             try:
                 connection.logout()
             except Exception:  # noqa: BLE001
                 connection.sock.close()
         raise error if isinstance(error, ImapError) else ImapError(str(error)) from error
+
+
+def _sign_in_with_oauth2(connection: imaplib2.IMAP4, settings: MailboxSettings, grant: oauth2.OAuth2Grant) -> None:
+    """AUTHENTICATE with an access token: XOAUTH2 (Microsoft 365, Google), else OAUTHBEARER (RFC 7628)."""
+    offered = set(connection.capabilities)
+    mechanism = next((name for name in ("XOAUTH2", "OAUTHBEARER") if f"AUTH={name}" in offered), None)
+    if mechanism is None:
+        raise ImapError(_("The server does not offer OAuth2 sign-in (AUTH=XOAUTH2 or AUTH=OAUTHBEARER): check "
+                          "the server name, or sign in with a password."))
+    token = oauth2.access_token(grant)
+    refusal = _authenticate(connection, mechanism, settings, token.value)
+    if refusal and token.from_cache:  # revoked, or expired early: one more try with a new token
+        refusal = _authenticate(connection, mechanism, settings, oauth2.access_token(grant, renew=True).value)
+    if refusal:
+        raise ImapError(_("The mail server refused the access token for %(user)s (%(refusal)s): check that the "
+                          "application may open this mailbox (Microsoft 365: the IMAP.AccessAsApp permission "
+                          "with admin consent and the mailbox shared with the application; Google Workspace: "
+                          "the scope https://mail.google.com/) and that the user name is the mailbox's address.",
+                          user=settings.username, refusal=refusal))
+
+
+def _authenticate(connection: imaplib2.IMAP4, mechanism: str, settings: MailboxSettings, token: str) -> str:
+    """One AUTHENTICATE; the server's refusal (empty when it let us in)."""
+    initial = (oauth2.xoauth2(settings.username, token) if mechanism == "XOAUTH2"
+               else oauth2.oauthbearer(settings.username, token, settings.host, settings.port))
+    answers = iter([initial])
+
+    def respond(challenge: bytes) -> bytes:
+        # imaplib2 sends what this returns to each "+" continuation: the initial response first; a second
+        # continuation carries the server's error (JSON), to which SASL wants an empty line before its NO.
+        return next(answers, b"")
+    try:
+        connection.authenticate(mechanism, respond)
+    except imaplib2.IMAP4.error as error:
+        reason = error.args[0] if error.args else ""
+        return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason) or mechanism
+    return ""
 
 
 def uidvalidity(connection: imaplib2.IMAP4) -> int:

@@ -11,10 +11,12 @@ from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpdesk.core.models import UTCDateTime, enum_type, utcnow
+from helpdesk.core.oauth2 import OAuth2Grant
 from helpdesk.core.sealing import SealBroken, unseal
 from helpdesk.extensions import db
 
 SECURITY_CHOICES = ("ssl", "starttls", "none")
+AUTH_METHODS = ("password", "oauth2")  # oauth2: SASL XOAUTH2 or OAUTHBEARER with a token of the provider
 
 
 class MailboxState(db.Model):
@@ -39,14 +41,25 @@ class Mailbox(db.Model):
 
     __tablename__ = "mailboxes"
     __table_args__ = (UniqueConstraint("host", "username", "folder", name="uq_mailboxes_host_username_folder"),)
-    AUDITED = ("host", "port", "security", "username", "folder", "processed_folder", "poll_seconds", "is_active")
+    AUDITED = ("host", "port", "security", "username", "folder", "processed_folder", "poll_seconds", "is_active",
+               "auth_method", "oauth2_grant", "oauth2_token_url", "oauth2_client_id", "oauth2_scope")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     host: Mapped[str] = mapped_column(String(255))
     port: Mapped[int]
     security: Mapped[str] = mapped_column(String(16))
     username: Mapped[str] = mapped_column(String(255))
-    password_sealed: Mapped[str] = mapped_column(Text)  # see core.sealing
+    auth_method: Mapped[str] = mapped_column(String(16), default="password")
+    password_sealed: Mapped[str] = mapped_column(Text, default="")  # see core.sealing; empty for OAuth2
+    # OAuth2 (core.oauth2): the provider's token endpoint and the desk's registration there; the secret and
+    # the refresh token sealed like the password (a refresh token the provider rotates is kept in
+    # core.oauth2's own table, so that this row, and the fetcher it feeds, stays the same).
+    oauth2_grant: Mapped[str] = mapped_column(String(32), default="")  # client_credentials or refresh_token
+    oauth2_token_url: Mapped[str] = mapped_column(String(500), default="")
+    oauth2_client_id: Mapped[str] = mapped_column(String(255), default="")
+    oauth2_client_secret_sealed: Mapped[str] = mapped_column(Text, default="")
+    oauth2_scope: Mapped[str] = mapped_column(String(500), default="")
+    oauth2_refresh_token_sealed: Mapped[str] = mapped_column(Text, default="")
     folder: Mapped[str] = mapped_column(String(200), default="INBOX")
     processed_folder: Mapped[str] = mapped_column(String(200), default="")
     poll_seconds: Mapped[int] = mapped_column(default=60)
@@ -58,12 +71,31 @@ class Mailbox(db.Model):
     def name(self) -> str:
         return f"{self.username}@{self.host}/{self.folder}"
 
+    @property
+    def uses_oauth2(self) -> bool:
+        return self.auth_method == "oauth2"
+
+    def oauth2(self, secret_key: str) -> OAuth2Grant | None:
+        """The OAuth2 grant it signs in with (None for a password); SealBroken under another SECRET_KEY."""
+        if not self.uses_oauth2:
+            return None
+        try:
+            secret = unseal(self.oauth2_client_secret_sealed, secret_key) if self.oauth2_client_secret_sealed else ""
+            refresh = (unseal(self.oauth2_refresh_token_sealed, secret_key)
+                       if self.oauth2_grant == "refresh_token" and self.oauth2_refresh_token_sealed else "")
+        except SealBroken as error:
+            raise SealBroken("sealed with another SECRET_KEY: type the client secret and refresh token again"
+                             ) from error
+        return OAuth2Grant(token_url=self.oauth2_token_url, client_id=self.oauth2_client_id, client_secret=secret,
+                           scope=self.oauth2_scope, refresh_token=refresh)
+
     def settings(self, config: dict[str, Any]) -> MailboxSettings:
-        """How to reach it; SealBroken when the password was sealed under another SECRET_KEY."""
+        """How to reach it; SealBroken when a secret was sealed under another SECRET_KEY."""
+        grant = self.oauth2(config["SECRET_KEY"])
         return MailboxSettings(host=self.host, port=self.port, security=self.security, username=self.username,
-                               password=unseal(self.password_sealed, config["SECRET_KEY"]), folder=self.folder,
-                               processed_folder=self.processed_folder, poll_seconds=self.poll_seconds,
-                               ca_file=config["IMAP_CA_FILE"] or None)
+                               password="" if grant else unseal(self.password_sealed, config["SECRET_KEY"]),
+                               folder=self.folder, processed_folder=self.processed_folder,
+                               poll_seconds=self.poll_seconds, ca_file=config["IMAP_CA_FILE"] or None, oauth2=grant)
 
 
 @dataclass(frozen=True)
@@ -78,6 +110,7 @@ class MailboxSettings:
     poll_seconds: int = 60
     timeout: int = 30
     ca_file: str | None = None  # for tests with a self-signed server certificate
+    oauth2: OAuth2Grant | None = None  # sign in with an OAuth2 access token instead of the password
 
     @property
     def name(self) -> str:

@@ -87,14 +87,10 @@ def mailboxes() -> ResponseReturnValue:
 def mailbox(mailbox_id: int | None) -> ResponseReturnValue:
     item = db.get_or_404(Mailbox, mailbox_id) if mailbox_id else None
     form = MailboxForm(obj=item) if request.method == "GET" and item else MailboxForm()
-    if item is None:
-        form.password.description = ""  # nothing to keep yet
+    form.describe_secrets(item)
     if form.validate_on_submit():
         try:
-            item = save_mailbox(current_user, MailboxData(
-                form.host.data, form.port.data, form.security.data, form.username.data, form.password.data or "",
-                form.folder.data, form.processed_folder.data or "", form.poll_seconds.data, form.is_active.data),
-                item)
+            item = save_mailbox(current_user, MailboxData.from_form(form), item)
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from helpdesk.auth.models import Role
-from helpdesk.catalog import services
+from helpdesk.catalog import jobs, services
 from helpdesk.catalog.models import CatalogCall, CatalogRequest, Grant, RenewalReminder
 from helpdesk.catalog.services import RequestData
 from helpdesk.catalog.states import GrantStatus, RequestStatus
@@ -200,7 +200,7 @@ def test_reminders_go_at_90_30_and_7_days_each_once_and_never_after_renewal(app,
     sent = []
     for day in [date(2027, 3, 31), date(2027, 4, 1), date(2027, 4, 2), date(2027, 5, 31), date(2027, 6, 1),
                 date(2027, 6, 23), date(2027, 6, 24)]:
-        sent += [reminder.days_before for reminder in services.send_reminders(at(day))]
+        sent += [reminder.days_before for reminder in jobs.send_reminders(at(day))]
         db.session.commit()
     assert sent == [90, 30, 7]
     assert len(mails_to("cataleg@diba.cat")) == 3 and len([m for m in mails_to("marta@vic.cat")
@@ -213,16 +213,16 @@ def test_reminders_go_at_90_30_and_7_days_each_once_and_never_after_renewal(app,
     services.submit(None, renewal, at(date(2027, 4, 10)))
     decided(renewal, factories.user(Role.CATALOGUE_MANAGER), at(date(2027, 4, 11)))
     assert other.ends_on == date(2029, 6, 30)  # from the previous end: no gap, no overlap
-    assert [r.grant.id for r in services.due_reminders(at(date(2027, 6, 24)))] == []
+    assert [r.grant.id for r in jobs.due_reminders(at(date(2027, 6, 24)))] == []
     assert db.session.scalar(select(RenewalReminder).where(RenewalReminder.grant_id == other.id)) is None
 
 
 def test_a_dry_run_says_what_it_would_send_and_sends_nothing(app, call, vic):
     grant_ending(vic, date(2027, 6, 30))
     before = len(list(db.session.scalars(select(OutboxMessage))))
-    assert [r.days_before for r in services.send_reminders(at(date(2027, 6, 25)), dry_run=True)] == [7]
+    assert [r.days_before for r in jobs.send_reminders(at(date(2027, 6, 25)), dry_run=True)] == [7]
     assert len(list(db.session.scalars(select(OutboxMessage)))) == before
-    assert [r.days_before for r in services.send_reminders(at(date(2027, 6, 25)))] == [7]
+    assert [r.days_before for r in jobs.send_reminders(at(date(2027, 6, 25)))] == [7]
 
 
 def test_renewal_opens_90_days_before_the_end(app, english, call, vic):
@@ -237,11 +237,11 @@ def test_an_unrenewed_grant_has_a_grace_period_then_lapses_with_its_instance(app
     record = grant_ending(vic, date(2027, 6, 30))
     record.instance.status = InstanceStatus.ACTIVE
     db.session.commit()
-    assert services.expire_grants(at(date(2027, 6, 30))) == (0, 0)
-    assert services.expire_grants(at(date(2027, 7, 1))) == (1, 0)
+    assert jobs.expire_grants(at(date(2027, 6, 30))) == (0, 0)
+    assert jobs.expire_grants(at(date(2027, 7, 1))) == (1, 0)
     assert record.status is GrantStatus.GRACE and record.instance.status is InstanceStatus.ACTIVE
-    assert services.expire_grants(at(date(2027, 7, 30))) == (0, 0)
-    assert services.expire_grants(at(date(2027, 7, 31))) == (0, 1)
+    assert jobs.expire_grants(at(date(2027, 7, 30))) == (0, 0)
+    assert jobs.expire_grants(at(date(2027, 7, 31))) == (0, 1)
     assert record.status is GrantStatus.LAPSED and record.instance.status is InstanceStatus.LAPSED
     with pytest.raises(DomainError, match="has lapsed"):
         services.save_request(None, vic, RequestData(), at(date(2027, 8, 1)), renews=record)
