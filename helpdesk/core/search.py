@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -73,9 +75,34 @@ def row_id(kind: str, object_id: int) -> int:
     return (object_id << KIND_BITS) | KINDS[kind]
 
 
+_COLLECTING = "search_documents"  # the key, in the session's info, of what ``collected`` keeps aside
+
+
 def replace(session: Session, kind: str, object_id: int, content: str) -> None:
     """Index (or re-index) one object; part of the caller's transaction."""
+    if (kept := session.info.get(_COLLECTING)) is not None:
+        kept[(kind, object_id)] = content  # the last text of an object indexed twice is the one that counts
+        return
     replace_many(session, kind, [(object_id, content)])
+
+
+@contextmanager
+def collected(session: Session) -> Iterator[None]:
+    """Keep what is indexed within aside and write it in a few statements, by ``write_collected``,
+    before the transaction commits (mail intake indexes a chunk of messages so)."""
+    session.info[_COLLECTING] = {}
+    try:
+        yield
+    finally:
+        session.info.pop(_COLLECTING, None)
+
+
+def write_collected(session: Session) -> None:
+    """Index what ``collected`` kept aside so far, in the current transaction."""
+    kept: dict[tuple[str, int], str] = session.info.get(_COLLECTING) or {}
+    for kind in {kind for kind, _ in kept}:
+        replace_many(session, kind, [(object_id, content) for (of, object_id), content in kept.items() if of == kind])
+    kept.clear()
 
 
 def replace_many(session: Session, kind: str, items: list[tuple[int, str]]) -> None:

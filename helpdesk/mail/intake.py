@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy import exc as sa_exc
 
 from helpdesk.auth.models import User
-from helpdesk.core import audit
+from helpdesk.core import audit, search
 from helpdesk.core.html import sanitize_html
 from helpdesk.core.models import utcnow
 from helpdesk.core.storage import BlobStore, StorageError
@@ -190,9 +190,13 @@ def _ingest_chunk(chunk: list[Arrival], mailbox: str, now: datetime, taken: int)
         return []
     outcomes: list[Outcome] = []
     try:
-        intake = Intake(mailbox, now, chunk)
-        for arrival in chunk:
-            outcomes.append(intake.take(arrival))
+        # What nobody needs an id of before the commit (audit events, the search index, the ledger) is
+        # written in a statement or two for the whole chunk.
+        with audit.collected(), search.collected(db.session):
+            intake = Intake(mailbox, now, chunk)
+            for arrival in chunk:
+                outcomes.append(intake.take(arrival))
+            intake.write()
         db.session.commit()
         return outcomes
     except Exception as error:
@@ -222,6 +226,7 @@ def _quarantine_alone(arrival: Arrival, mailbox: str, now: datetime, reason: str
     try:
         intake = Intake(mailbox, now, [arrival])
         outcome = intake.duplicate(arrival) or intake.hold(arrival, HeldKind.QUARANTINED, reason)
+        intake.write()
         db.session.commit()
         return outcome
     except Exception as error:
@@ -243,6 +248,7 @@ class Intake:
     ledger: dict[str, list[ReceivedMail]] = field(default_factory=dict)  # Message-ID → rows taken under it
     contacts: dict[str, Contact] = field(default_factory=dict)
     councils: dict[str, Council | None] = field(default_factory=dict)
+    received: list[ReceivedMail] = field(default_factory=list)  # ledger rows to write, not in the session
 
     def __post_init__(self) -> None:
         self.desk = mailing.desk_addresses()
@@ -304,8 +310,18 @@ class Intake:
         row = ReceivedMail(mailbox=self.mailbox, message_id=message_id, content_digest=arrival.digest,
                            raw_sha256=arrival.sha256, size=arrival.size, received_at=self.now, outcome=kind,
                            ticket_id=ticket_id, is_message_id_reused=reused)
-        db.session.add(row)
+        self.received.append(row)
         self.ledger.setdefault(message_id, []).append(row)
+
+    def write(self) -> None:
+        """Write what was kept aside for the whole chunk: the ledger, the audit events, the search index."""
+        if self.received:
+            columns = [column.key for column in ReceivedMail.__table__.columns if column.key != "id"]
+            db.session.execute(insert(ReceivedMail), [{key: getattr(row, key) for key in columns}
+                                                      for row in self.received])
+            self.received.clear()
+        audit.write_collected()
+        search.write_collected(db.session)
 
     def _route(self, arrival: Arrival, mail: ParsedMail, reused: bool) -> Outcome:
         if mail.from_address in self.desk and not mail.automatic:
@@ -416,7 +432,9 @@ def retry(held: HeldMail, now: datetime | None = None) -> Outcome:
             db.session.execute(ReceivedMail.__table__.delete().where(
                 ReceivedMail.mailbox == held.mailbox, ReceivedMail.raw_sha256 == held.raw_sha256,
                 ReceivedMail.outcome == OutcomeKind.QUARANTINED))
-            outcome = Intake(held.mailbox, now, [arrival]).take(arrival)
+            intake = Intake(held.mailbox, now, [arrival])
+            outcome = intake.take(arrival)
+            intake.write()
             held.status, held.resolved_at = HeldStatus.RETRIED, now
             db.session.commit()
             return outcome

@@ -14,7 +14,7 @@ from sqlalchemy import event
 from helpdesk.extensions import db
 from helpdesk.mail import intake
 from helpdesk.mail.intake import arrive, ingest_many
-from helpdesk.tickets.models import Ticket
+from helpdesk.tickets.models import Message, Ticket
 from helpdesk.mail.models import ReceivedMail
 from helpdesk.tickets.services import change_status
 from helpdesk.tickets.states import TicketStatus
@@ -149,9 +149,9 @@ def test_chunks_write_what_one_message_at_a_time_writes(app, databases, tmp_path
 
 
 def test_a_message_the_database_refuses_is_taken_again_on_its_own(app):
-    """A real refusal by the database, as when two fetchers race for the same message: just before the
-    chunk is flushed, a ledger row with the same key as the third message's is slipped into the session
-    (a test double of the other fetcher, whose timing cannot be arranged here). The chunk is rolled back,
+    """A real refusal by the database, as when two fetchers race for the same message: while the third
+    message is written, a ledger row with its key is slipped into the transaction (a test double of the
+    other fetcher, whose timing cannot be arranged here), so the chunk's own ledger row is refused. The chunk is rolled back,
     taken again around that message, and nothing is lost."""
     raws = [mail(number, reply_to="<m1@example.cat>" if number == 3 else "") for number in range(1, 6)]
     setting()
@@ -159,7 +159,7 @@ def test_a_message_the_database_refuses_is_taken_again_on_its_own(app):
     third = arrivals[2]
 
     def race(session, _context, _instances):
-        if not getattr(race, "done", False) and any(isinstance(item, ReceivedMail) and item.message_id == "<m3@example.cat>"
+        if not getattr(race, "done", False) and any(isinstance(item, Message) and item.message_id == "<m3@example.cat>"
                                                     for item in session.new):
             race.done = True
             session.add(ReceivedMail(mailbox="import", message_id="<m3@example.cat>", content_digest=third.digest,
