@@ -15,7 +15,7 @@ run: $(VENV)/.installed $(MO) instance/config.py
 		trap 'kill $$scheduler 2>/dev/null' EXIT INT TERM; \
 		$(BIN)/helpdesk run --host 127.0.0.1
 
-test: $(VENV)/.installed-test $(MO)
+test: typecheck $(VENV)/.installed-test $(MO)
 	env -u HELPDESK_TEST_DATABASE_URL $(BIN)/python -m pytest $(PYTEST_ARGS)
 	@if [ -n "$$HELPDESK_TEST_DATABASE_URL" ]; then \
 		echo "== the same suite on PostgreSQL ($$HELPDESK_TEST_DATABASE_URL)"; \
