@@ -9,13 +9,13 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import force_locale, format_datetime
-from flask_babel import gettext as _
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from icalendar import Calendar as ICalendar
 from icalendar import Event, vCalAddress, vText
 from sqlalchemy import select
 
+from helpdesk.accompaniment import mail
 from helpdesk.accompaniment.models import TEXT_MAX_LENGTH, AccompanimentRequest, AccompanimentSession
 from helpdesk.accompaniment.states import (ADVISER, COUNCIL, OTPGL, SCHEDULABLE, SESSION_KINDS, TRANSITIONS, Need,
                                            RequestStatus, SessionStatus)
@@ -24,7 +24,6 @@ from helpdesk.catalog.models import Grant
 from helpdesk.catalog.states import GrantStatus
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError, InvalidTransition, NotAllowed
-from helpdesk.core.outbox import queue_mail
 from helpdesk.core.validation import EARLIEST_YEAR, LATEST_YEAR, normalise_email, split_list
 from helpdesk.councils.models import Council
 from helpdesk.extensions import db
@@ -121,13 +120,9 @@ def ask(actor: User | None, council: Council, data: RequestData, now: datetime) 
     db.session.add(request)
     db.session.flush()
     audit.record(actor, "created", request, audit.diff({}, audit.snapshot(request, AccompanimentRequest.AUDITED)))
-    approvers = db.session.scalars(select(User.email).where(User.role == Role.OTPGL_APPROVER, User.is_active)).all()
-    if approvers:
-        with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
-            queue_mail(list(approvers), _("[%(reference)s] Accompaniment to assess: %(council)s",
-                                          reference=request.reference, council=council.name),
-                       f"{council.name}: {action}\n\n{request.description}\n\n{_link(request)}",
-                       headers={"Auto-Submitted": "auto-generated"}, related=request)
+    approvers = db.session.scalars(select(User.email).where(User.role == Role.OTPGL_APPROVER, User.is_active)
+                                   .order_by(User.id)).all()
+    mail.ask_approvers(request, list(approvers))
     return request
 
 
@@ -298,10 +293,6 @@ def _domain() -> str:
     return current_app.config["SUPPORT_EMAIL"].rpartition("@")[2]
 
 
-def _link(request: AccompanimentRequest) -> str:
-    return f"{current_app.config['BASE_URL'].rstrip('/')}/accompaniment/requests/{request.id}"
-
-
 def invitation(session: AccompanimentSession, method: str, now: datetime) -> bytes:
     """The session as iCalendar: METHOD:REQUEST to invite or update, METHOD:CANCEL to call it off."""
     request = session.request
@@ -316,7 +307,7 @@ def invitation(session: AccompanimentSession, method: str, now: datetime) -> byt
     event.add("dtstart", session.starts_at)
     event.add("dtend", session.ends_at)
     event.add("summary", f"Participa311 · {SESSION_KINDS[session.kind]}: {request.action} ({request.council.name})")
-    event.add("description", f"{request.reference} · {request.instance.base_url}\n{_link(request)}")
+    event.add("description", f"{request.reference} · {request.instance.base_url}\n{mail.request_url(request)}")
     event.add("location", session.location)
     if session.online:
         event.add("url", session.location)
@@ -335,25 +326,7 @@ def invitation(session: AccompanimentSession, method: str, now: datetime) -> byt
 
 def _send_invitation(session: AccompanimentSession, method: str, now: datetime, only: list[str] | None = None) -> None:
     recipients = only or [session.adviser.email, *session.attendees]
-    sha256 = blob_store().put(invitation(session, method, now))
-    request = session.request
-    with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
-        when = format_datetime(session.starts_at, "full")
-        if method == "CANCEL":
-            subject = _("Cancelled: accompaniment session of %(when)s", when=when)
-            body = _("The accompaniment session of %(when)s (%(action)s, %(council)s) is cancelled.", when=when,
-                     action=request.action, council=request.council.name)
-        else:
-            subject = _("Accompaniment session: %(when)s", when=when)
-            body = _("%(kind)s for %(action)s (%(council)s), %(when)s, %(minutes)d minutes. %(where)s",
-                     kind=SESSION_KINDS[session.kind], action=request.action, council=request.council.name,
-                     when=when, minutes=session.duration_minutes,
-                     where=(_("Online: %(link)s", link=session.location) if session.online
-                            else _("Place: %(place)s", place=session.location)))
-    queue_mail(recipients, f"[{request.reference}] {subject}", f"{body}\n\n{_link(request)}",
-               headers={"Auto-Submitted": "auto-generated"}, related=request,
-               attachments=[{"filename": "invite.ics" if method == "REQUEST" else "cancel.ics",
-                             "content_type": "text/calendar", "sha256": sha256, "params": {"method": method}}])
+    mail.invite(session, method, recipients, blob_store().put(invitation(session, method, now)))
 
 
 def _tell_council(request: AccompanimentRequest) -> None:
@@ -361,14 +334,9 @@ def _tell_council(request: AccompanimentRequest) -> None:
     asker = db.session.get(User, request.created_by_id) if request.created_by_id else None
     if asker is None or asker.is_staff:
         return
-    with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
-        body = _("Accompaniment %(reference)s (%(action)s) is now: %(status)s.", reference=request.reference,
-                 action=request.action, status=request.status.label.lower())
-        extra = {RequestStatus.AUTHORISED: request.assessment, RequestStatus.REFUSED: request.assessment,
-                 RequestStatus.NEEDS_INFORMATION: request.question}.get(request.status, "")
-        queue_mail([asker.email], f"[{request.reference}] {request.status.label}",
-                   "\n\n".join(filter(None, [body, extra, _link(request)])),
-                   headers={"Auto-Submitted": "auto-generated"}, related=request)
+    explanation = {RequestStatus.AUTHORISED: request.assessment, RequestStatus.REFUSED: request.assessment,
+                   RequestStatus.NEEDS_INFORMATION: request.question}.get(request.status, "")
+    mail.tell_council(request, asker, explanation or "")
 
 
 def reminder_day(session_day: date) -> date:
@@ -389,14 +357,6 @@ def remind_session(session: AccompanimentSession, now: datetime) -> bool:
         return False
     if now.astimezone(_zone()).date() < reminder_day(session.starts_at.astimezone(_zone()).date()):
         return False
-    request = session.request
-    with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
-        when = format_datetime(session.starts_at, "full")
-        queue_mail([session.adviser.email, *session.attendees],
-                   f"[{request.reference}] " + _("Reminder: accompaniment session %(when)s", when=when),
-                   _("%(kind)s for %(action)s (%(council)s), %(when)s. %(where)s", kind=SESSION_KINDS[session.kind],
-                     action=request.action, council=request.council.name, when=when,
-                     where=session.location) + f"\n\n{_link(request)}",
-                   headers={"Auto-Submitted": "auto-generated"}, related=request)
+    mail.remind_session(session)
     session.reminded_at = now
     return True

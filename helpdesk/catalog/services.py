@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from helpdesk.auth.models import Role, User
+from helpdesk.catalog import mail
 from helpdesk.catalog.models import (
     LANGUAGES,
     TEXT_MAX_LENGTH,
@@ -38,7 +39,6 @@ from helpdesk.catalog.states import (
 )
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError, InvalidTransition, NotAllowed, Problems
-from helpdesk.core.outbox import queue_mail
 from helpdesk.councils.models import Contact, Council
 from helpdesk.councils.services import ContactData, save_contact
 from helpdesk.extensions import db
@@ -520,15 +520,10 @@ def _provisioning_ticket(request: CatalogRequest, instance: PlatformInstance, no
     ticket = open_ticket(None, TicketData(subject=subject, body=body, channel=Channel.WEB, category=Category.CATALOGUE,
                                           priority=Priority.NORMAL, council_id=request.council_id,
                                           instance_id=instance.id), now, first_kind=MessageKind.NOTE)
-    technicians = db.session.scalars(select(User.email).where(User.role == Role.TECHNICIAN, User.is_active)).all()
-    if technicians:
-        queue_mail(list(technicians), f"[{ticket.reference}] {subject}", f"{body}\n\n{_ticket_url(ticket.id)}",
-                   headers={"Auto-Submitted": "auto-generated"}, related=ticket)
+    technicians = db.session.scalars(select(User.email).where(User.role == Role.TECHNICIAN, User.is_active)
+                                     .order_by(User.id)).all()
+    mail.order_provisioning(ticket, request, instance, list(technicians))
     return ticket
-
-
-def _ticket_url(ticket_id: int) -> str:
-    return f"{current_app.config['BASE_URL'].rstrip('/')}/tickets/{ticket_id}"
 
 
 @ticket_status_changed.connect
@@ -542,13 +537,7 @@ def _provisioning_done(ticket, before: TicketStatus, after: TicketStatus, now: d
     change_instance_status(None, record.instance, InstanceStatus.ACTIVE)
     referent = record.request.referent
     if referent is not None and referent.email:
-        with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
-            queue_mail([referent.email], _("Your platform is ready: %(url)s", url=record.instance.base_url),
-                       _("Hello,\n\nThe Participa311 platform of %(council)s is ready at %(url)s. Its grant runs until "
-                         "%(end)s.\n\nSupport: %(email)s · %(phone)s", council=record.council.name,
-                         url=record.instance.base_url, end=format_date(record.ends_on, "long"),
-                         email=current_app.config["SUPPORT_EMAIL"], phone=current_app.config["SUPPORT_PHONE"]),
-                       related=record)
+        mail.tell_platform_ready(record, referent)
 
 
 # --- E-mail to the referent ---------------------------------------------------------------------------
@@ -557,17 +546,7 @@ def _tell_referent(request: CatalogRequest) -> None:
     referent = request.referent
     if referent is None or not referent.email or request.status is RequestStatus.DRAFT:
         return
-    with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
-        lines = [_("Hello,"), "",
-                 _("Request %(reference)s (%(kind)s) of %(council)s is now: %(status)s.", reference=request.reference,
-                   kind=request.kind.label.lower(), council=request.council.name, status=request.status.label.lower())]
-        if request.status in (RequestStatus.NEEDS_INFORMATION, RequestStatus.REFUSED, RequestStatus.GRANTED) \
-                and request.manager_message:
-            lines += ["", request.manager_message]
-        lines += ["", _("See it at %(url)s", url=f"{current_app.config['BASE_URL'].rstrip('/')}/catalog/requests/"
-                                                 f"{request.id}")]
-        queue_mail([referent.email], f"[{request.reference}] {request.status.label}", "\n".join(lines),
-                   headers={"Auto-Submitted": "auto-generated"}, related=request)
+    mail.tell_request_status(request, referent)
 
 
 # --- Reminders, grace and lapse, one grant at a time (the scheduler's job in jobs.py walks the grants) --
@@ -618,18 +597,7 @@ def send_reminder(reminder: Reminder, now: datetime) -> None:
     db.session.add(RenewalReminder(grant_id=record.id, ends_on=record.ends_on, days_before=reminder.days_before,
                                    sent_at=now))
     if reminder.recipients:
-        with force_locale(current_app.config["DEFAULT_LANGUAGE"]):
-            queue_mail(list(reminder.recipients),
-                       _("Participa311 of %(council)s: the grant ends on %(end)s", council=record.council.name,
-                         end=format_date(record.ends_on, "long")),
-                       _("Hello,\n\nThe Participa311 grant of %(council)s (%(url)s) ends on %(end)s, in %(days)d "
-                         "days. File the renewal from the council's page in the desk: %(link)s\n\nWithout a "
-                         "renewal the platform stays available for %(grace)d more days, then lapses.",
-                         council=record.council.name, url=record.instance.base_url,
-                         end=format_date(record.ends_on, "long"), days=(record.ends_on - today_in_madrid(now)).days,
-                         link=f"{current_app.config['BASE_URL'].rstrip('/')}/catalog/",
-                         grace=current_app.config["CATALOG_GRACE_DAYS"]),
-                       headers={"Auto-Submitted": "auto-generated"}, related=record)
+        mail.remind_renewal(record, list(reminder.recipients), today_in_madrid(now))
     audit.record(None, "renewal_reminder", record, {"days_before": {"before": None,
                                                                      "after": reminder.days_before}})
 

@@ -169,11 +169,12 @@ def report():
 
 
 @mailing.acknowledgement_links.connect
-def _articles_for_acknowledgement(ticket, links: list) -> None:
-    """The acknowledgement of a new e-mail ticket lists the public articles that best match its subject."""
-    language, query = current_app.config["DEFAULT_LANGUAGE"], services.longer_words(ticket.subject)
+def _articles_for_acknowledgement(ticket, links: list, language: str | None = None) -> None:
+    """The acknowledgement of a new e-mail ticket lists the public articles that best match its subject, in
+    the acknowledgement's language."""
+    language, query = language or current_app.config["DEFAULT_LANGUAGE"], services.longer_words(ticket.subject)
     found = transaction_cache("acknowledgement_links")  # mail import acknowledges many tickets at once
-    if query not in found:
-        found[query] = [(text.title, public_url(text.article.slug))
-                        for text in services.best_texts(query, language, None, limit=3, every_word=False)]
-    links.extend(found[query])
+    if (query, language) not in found:
+        found[query, language] = [(text.title, public_url(text.article.slug))
+                                  for text in services.best_texts(query, language, None, limit=3, every_word=False)]
+    links.extend(found[query, language])

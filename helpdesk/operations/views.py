@@ -77,3 +77,6 @@ def health():
         response = jsonify(report(collect(now), now))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+from helpdesk.operations import emails  # noqa: E402,F401 (the e-mail previews are routes of this blueprint)

@@ -6,19 +6,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from helpdesk.auth.models import Role, User
 from helpdesk.core import audit
 from helpdesk.core.models import utcnow
-from helpdesk.core.outbox import queue_mail
 from helpdesk.extensions import db
 from helpdesk.sla.clocks import Clock, ClockState, Pause, clock
 from helpdesk.sla.models import POLICY_DIMENSIONS, Calendar, SlaPolicy
 from helpdesk.sla.services import business_calendar, choose_policy, targets_changed
+from helpdesk.tickets import mailing
 from helpdesk.tickets.models import Ticket, TicketPause
 from helpdesk.tickets.states import ACTIVE_STATUSES, LABELS, Category, Priority, TicketStatus
 
@@ -152,29 +150,7 @@ def _notify(ticket: Ticket, clock_name: str, event: str) -> None:
         db.session.scalars(select(User).where(User.role == Role.AGENT, User.is_active)))
     if event == "breached" and ticket.category is Category.OUTAGE:
         recipients += list(db.session.scalars(select(User).where(User.role == Role.TECHNICIAN, User.is_active)))
-    seen = set()
-    for user in recipients:
-        if user.email in seen:
-            continue
-        seen.add(user.email)
-        with force_locale(user.language):
-            what = _("first response") if clock_name == "first_response" else _("resolution")
-            if event == "breached":
-                subject = _("[%(reference)s] SLA breached (%(clock)s): %(subject)s", reference=ticket.reference,
-                            clock=what, subject=ticket.subject)
-                lead = _("The %(clock)s target of ticket %(reference)s has passed.", clock=what,
-                         reference=ticket.reference)
-            else:
-                subject = _("[%(reference)s] SLA at risk (%(clock)s): %(subject)s", reference=ticket.reference,
-                            clock=what, subject=ticket.subject)
-                lead = _("Ticket %(reference)s has used most of its %(clock)s time.", reference=ticket.reference,
-                         clock=what)
-            body = "\n".join([lead, "", f"{ticket.reference} {ticket.subject}",
-                              _("Council: %(council)s", council=ticket.council.name if ticket.council else "—"),
-                              _("Priority: %(priority)s", priority=ticket.priority.label),
-                              _("Assignee: %(name)s", name=ticket.assignee.name if ticket.assignee else "—")])
-        queue_mail([user.email], subject, body, headers={"Auto-Submitted": "auto-generated"},
-                   domain=current_app.config["SUPPORT_EMAIL"].rpartition("@")[2], related=ticket)
+    mailing.tell_sla(ticket, clock_name, event == "breached", [user.email for user in recipients])
 
 
 # --- what the inbox shows -----------------------------------------------------------------------------

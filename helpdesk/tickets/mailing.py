@@ -1,34 +1,40 @@
-"""Mail the desk sends about tickets: replies to requesters and acknowledgements of new e-mail tickets.
+"""Mail the desk sends about tickets: acknowledgements of new e-mail tickets and replies to requesters, the
+bounce notice to the agent, outage notices to the technicians and SLA warnings to agents.
 
-Everything goes through the outbox (sent after commit). Outgoing Message-IDs carry the ticket number,
-so a reply threads even when the requester's client trims In-Reply-To and References; every message
-carries ``X-Helpdesk-Loop`` so that the desk never treats its own mail, bounced back, as a new request.
+Everything goes through the outbox (sent after commit), as templates (``templates/emails/tickets/``) rendered
+in the recipient's language. Outgoing Message-IDs carry the ticket number, so a reply threads even when the
+requester's client trims In-Reply-To and References; every message carries ``X-Helpdesk-Loop`` so that the
+desk never treats its own mail, bounced back, as a new request.
 """
 from __future__ import annotations
 
 import re
 import secrets
-from contextlib import nullcontext
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable
 
 from blinker import Namespace
 from flask import current_app
-from flask_babel import force_locale, get_locale
-from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from helpdesk.core import emails
 from helpdesk.core.outbox import queue_mail
+from helpdesk.councils.models import Contact
+from helpdesk.councils import recipients
 from helpdesk.extensions import db
+from helpdesk.sla.hours import support_hours
 from helpdesk.tickets.models import Message, Ticket
-from helpdesk.tickets.states import MessageKind
+from helpdesk.tickets.states import LABELS, MessageKind, Priority
 
 ACK_INTERVAL = timedelta(minutes=10)  # at most one acknowledgement per sender in this time
 LOOP_HEADER = "X-Helpdesk-Loop"
+BOUNCE_REPORT_LENGTH = 2000  # of the bounce's text, in the notice to the agent
 #: Sent while writing an acknowledgement (sender: the ticket; ``links``: a list to add (title, URL) pairs
-#: to): the knowledge base adds the articles that match the ticket's subject.
+#: to; ``language``: the acknowledgement's): the knowledge base adds the articles that match the subject.
 acknowledgement_links = Namespace().signal("acknowledgement-links")
 _OUR_ID = re.compile(r"<p311\.(\d+)\.[0-9a-f]+@", re.IGNORECASE)
+_SAMPLE_TIME = datetime(2026, 11, 24, 8, 30, tzinfo=timezone.utc)  # a Tuesday morning, for the previews
 
 
 def desk_domain() -> str:
@@ -50,14 +56,25 @@ def ticket_from_message_id(message_id: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def subject_tag(ticket: Ticket) -> str:
+    """The ticket's tag in subjects: "[Participa311 #123]" ("[#123]" without a MAIL_SUBJECT_TAG)."""
+    return f"[{current_app.config['MAIL_SUBJECT_TAG']} #{ticket.id}]".replace("[ #", "[#")
+
+
+def untagged(ticket: Ticket, subject: str | None = None) -> str:
+    """The subject (the ticket's by default) without this ticket's tag, wherever it was."""
+    pattern = r"\[(?:" + re.escape(current_app.config["MAIL_SUBJECT_TAG"]) + r"\s*)?#(\d+)\]\s*"
+    return re.sub(pattern, lambda match: "" if match.group(1) == str(ticket.id) else match.group(0),
+                  subject or ticket.subject, flags=re.IGNORECASE).strip()
+
+
 def tagged_subject(ticket: Ticket, subject: str | None = None) -> str:
     """The subject with the ticket's tag: "[Participa311 #123] …" (the tag is not repeated)."""
-    tag = f"[{current_app.config['MAIL_SUBJECT_TAG']} #{ticket.id}]".replace("[ #", "[#")
-    subject = subject or ticket.subject
-    pattern = r"\[(?:" + re.escape(current_app.config["MAIL_SUBJECT_TAG"]) + r"\s*)?#(\d+)\]\s*"
-    untagged = re.sub(pattern, lambda match: "" if match.group(1) == str(ticket.id) else match.group(0), subject,
-                      flags=re.IGNORECASE)
-    return f"{tag} {untagged.strip()}"
+    return f"{subject_tag(ticket)} {untagged(ticket, subject)}"
+
+
+def ticket_url(ticket: Ticket) -> str:
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/tickets/{ticket.id}"
 
 
 def _thread_headers(ticket: Ticket) -> dict[str, str]:
@@ -72,35 +89,75 @@ def _thread_headers(ticket: Ticket) -> dict[str, str]:
     return headers
 
 
+def _requester_language(ticket: Ticket) -> str:
+    contact = ticket.requester_contact
+    if contact is None and ticket.requester_contact_id is not None:  # a ticket built for a batch, not loaded
+        contact = db.session.get(Contact, ticket.requester_contact_id)
+    return recipients.language_of(ticket.requester_email, contact=contact)
+
+
+# --- to the requester ----------------------------------------------------------------------------------
+
+def _sample_ticket() -> dict[str, Any]:
+    base = current_app.config["BASE_URL"].rstrip("/")
+    return {"tag": f"[{current_app.config['MAIL_SUBJECT_TAG']} #1234]".replace("[ #", "[#"), "reference": "#1234",
+            "ticket_subject": "No puc canviar el logotip de la plataforma", "ticket_url": f"{base}/tickets/1234"}
+
+
+REPLY = emails.register(
+    "tickets/reply", trigger=_l("An agent replies to a ticket"), recipients=_l("The ticket's requester"),
+    sample=lambda: {**_sample_ticket(), "agent_name": "Laia Serra",
+                    "body": "Bon dia Marta,\n\nEl logotip es canvia des del tauler d'administració: Configuració > "
+                            "Aparença. Feu servir un PNG de 600 × 160 píxels com a màxim.\n\nSalutacions,"})
+ACKNOWLEDGEMENT = emails.register(
+    "tickets/acknowledgement", trigger=_l("A new ticket arrives by e-mail (at most once per sender every ten "
+                                          "minutes)"),
+    recipients=_l("The sender of the e-mail"),
+    sample=lambda: {**_sample_ticket(), "due": _SAMPLE_TIME + timedelta(hours=4),
+                    "links": [("Com canvio el logotip i l'adreça?",
+                               f"{current_app.config['BASE_URL'].rstrip('/')}/faq/logotip-i-adreca")]})
+
+
 def send_reply(message: Message) -> None:
-    """E-mail a reply to the ticket's requester (with its attachments); its Message-ID names the ticket."""
+    """E-mail a reply to the ticket's requester (with its attachments); its Message-ID names the ticket.
+    The agent's words are sent as written, wrapped in the requester's language."""
     ticket = message.ticket
     if not ticket.requester_email:
         return
     headers = _thread_headers(ticket)
     message.message_id = new_message_id(ticket)
-    queue_mail([ticket.requester_email], tagged_subject(ticket), message.body_text, headers=headers,
-               message_id=message.message_id, related=message,
-               attachments=[{"filename": item.filename, "content_type": item.content_type, "sha256": item.sha256}
-                            for item in message.attachments])
-
-
-def _language(language: str):
-    """Babel's force_locale reloads the catalogues each time: only switch when the language differs."""
-    return nullcontext() if str(get_locale() or "") == language else force_locale(language)
+    recipients.send(REPLY, _requester_language(ticket), [ticket.requester_email], {
+        "tag": subject_tag(ticket), "ticket_subject": untagged(ticket), "reference": ticket.reference,
+        "body": message.body_text, "agent_name": message.from_name}, headers=headers,
+        message_id=message.message_id, related=message,
+        attachments=[{"filename": item.filename, "content_type": item.content_type, "sha256": item.sha256}
+                     for item in message.attachments])
 
 
 def acknowledge(ticket: Ticket, now: datetime) -> Message | None:
     """Tell the sender of a new e-mail ticket that it arrived: its number, the support hours, when to
     expect an answer. Never to the desk itself, and at most once per sender every ten minutes."""
-    address = (ticket.requester_email or "").lower()
-    if not address or address in desk_addresses() or recently_acknowledged([address], now):
-        return None
-    message, outgoing = acknowledgement(ticket, now)
-    db.session.add(message)
-    db.session.flush()
-    queue_mail(**outgoing, related=message)
-    return message
+    return acknowledge_all([ticket], now).get(ticket.id)
+
+
+def acknowledge_all(tickets: list[Ticket], now: datetime) -> dict[int, Message]:
+    """``acknowledge`` each of these new tickets (which have their numbers), in order, the ten minutes
+    counted across them too; their acknowledgements by ticket number."""
+    desk = desk_addresses()
+    addresses = {(ticket.requester_email or "").lower() for ticket in tickets} - desk - {""}
+    recent = recently_acknowledged(sorted(addresses), now) if addresses else set()
+    written: dict[int, tuple[Message, dict[str, Any]]] = {}
+    for ticket in tickets:
+        address = (ticket.requester_email or "").lower()
+        if address and address not in desk and address not in recent:
+            recent.add(address)
+            written[ticket.id] = acknowledgement(ticket, now)
+            db.session.add(written[ticket.id][0])
+    if written:
+        db.session.flush()  # the acknowledgements' ids, for the outbox to show their delivery on them
+    for message, outgoing in written.values():
+        queue_mail(**outgoing, related=message)
+    return {number: message for number, (message, _) in written.items()}
 
 
 def recently_acknowledged(addresses: list[str], now: datetime) -> set[str]:
@@ -112,41 +169,75 @@ def recently_acknowledged(addresses: list[str], now: datetime) -> set[str]:
             Message.created_at > now - ACK_INTERVAL)))
 
 
-def acknowledgement(ticket: Ticket, now: datetime) -> tuple[Message, dict]:
-    """The acknowledgement of ``ticket`` (which has its number) to its requester, not yet in the session,
-    and what ``queue_mail`` needs to send it."""
+def acknowledgement(ticket: Ticket, now: datetime) -> tuple[Message, dict[str, Any]]:
+    """The acknowledgement of ``ticket`` (which has its number) to its requester, in the requester's language,
+    not yet in the session, and what ``queue_mail`` needs to send it."""
     address = ticket.requester_email.lower()
     config = current_app.config
-    with _language(config["DEFAULT_LANGUAGE"]):
-        lines = [_("Hello,"), "",
-                 _("We have received your message and opened ticket %(reference)s. Keep the number in the subject "
-                   "when you write about it again.", reference=ticket.reference), "",
-                 _("Support hours: Monday to Friday, 9:00 to 14:00 and 15:00 to 17:00, except holidays.")]
-        if ticket.first_response_due_at is not None:
-            due = ticket.first_response_due_at.astimezone(ZoneInfo(config["TIMEZONE"]))
-            lines.append(_("You can expect a first answer by %(when)s.", when=due.strftime("%d/%m/%Y %H:%M")))
-        links: list[tuple[str, str]] = []
-        acknowledgement_links.send(ticket, links=links)
-        if links:
-            lines += ["", _("These answers may help you meanwhile:")] + [f"- {title}: {url}" for title, url in links]
-        lines += ["", _("Support: %(email)s · %(phone)s", email=config["SUPPORT_EMAIL"],
-                        phone=config["SUPPORT_PHONE"]), "",
-                  _("This is an automatic message: there is no need to answer it.")]
-        body = "\n".join(lines)
-        subject = tagged_subject(ticket, _("Received: %(subject)s", subject=ticket.subject))
+    language = _requester_language(ticket)
+    links: list[tuple[str, str]] = []
+    acknowledgement_links.send(ticket, links=links, language=language)
+    rendered = ACKNOWLEDGEMENT.render(language, {
+        "tag": subject_tag(ticket), "ticket_subject": untagged(ticket), "reference": ticket.reference,
+        "due": ticket.first_response_due_at, "links": links}, hours=support_hours(language))
     headers = {**_thread_headers(ticket), "Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
-    message = Message(ticket=ticket, kind=MessageKind.ACKNOWLEDGEMENT, body_text=body, created_at=now,
+    message = Message(ticket=ticket, kind=MessageKind.ACKNOWLEDGEMENT, body_text=rendered.text, created_at=now,
                       from_name=config["MAIL_FROM_NAME"], from_address=config["SUPPORT_EMAIL"],
-                      to_addresses=address, subject=subject, message_id=new_message_id(ticket))
-    return message, {"to": [address], "subject": subject, "body_text": body, "headers": headers,
-                     "message_id": message.message_id}
+                      to_addresses=address, subject=rendered.subject, message_id=new_message_id(ticket))
+    return message, {"to": [address], "subject": rendered.subject, "body_text": rendered.text,
+                     "body_html": rendered.html, "headers": headers, "message_id": message.message_id}
+
+
+# --- to the staff ----------------------------------------------------------------------------------------
+
+REPLY_BOUNCED = emails.register(
+    "tickets/reply_bounced", trigger=_l("A reply to a requester comes back undelivered"),
+    recipients=_l("The ticket's agent"),
+    sample=lambda: {**_sample_ticket(), "report": "This is the mail system at host mx.vic.cat.\n\n"
+                    "<mpuigdollers@vic.cat>: host mx.vic.cat said: 552 5.2.2 Mailbox full"})
+OUTAGE = emails.register(
+    "tickets/outage", trigger=_l("The monitor finds a platform down (it opens an outage ticket)"),
+    recipients=_l("Every active technician"),
+    sample=lambda: {**_sample_ticket(), "host": "participa.vic.cat", "council": "Ajuntament de Vic", "failures": 3,
+                    "since": _SAMPLE_TIME, "error": "ConnectTimeout: timed out"})
+SLA_AT_RISK = emails.register(
+    "tickets/sla_at_risk", template="tickets/sla_warning",
+    trigger=_l("A ticket has used most of its first-response or resolution time"),
+    recipients=_l("The ticket's agent (every agent while nobody has it)"),
+    sample=lambda: {**_sample_ticket(), "breached": False, "clock": "first_response", "council": "Ajuntament de Vic",
+                    "priority": LABELS[Priority][Priority.HIGH], "assignee": "Laia Serra"})
+SLA_BREACHED = emails.register(
+    "tickets/sla_breached", template="tickets/sla_warning",
+    trigger=_l("A ticket's first-response or resolution target passes"),
+    recipients=_l("The ticket's agent (every agent while nobody has it); technicians too for an outage"),
+    sample=lambda: {**_sample_ticket(), "breached": True, "clock": "resolution", "council": "Ajuntament de Vic",
+                    "priority": LABELS[Priority][Priority.URGENT], "assignee": ""})
 
 
 def tell_reply_bounced(ticket: Ticket, report: str) -> None:
     """Tell the ticket's agent that a reply came back undelivered (``report``: the bounce's text)."""
     if ticket.assignee is None or not ticket.assignee.is_active:
         return
-    queue_mail([ticket.assignee.email], f"[{ticket.reference}] No s'ha pogut lliurar la resposta / "
-               f"Reply not delivered", f"{ticket.reference} {ticket.subject}\n\n{report[:2000]}",
-               headers={"Auto-Submitted": "auto-generated", LOOP_HEADER: desk_domain()},
-               domain=desk_domain(), related=ticket)
+    recipients.send_to_each(REPLY_BOUNCED, [ticket.assignee.email], {
+        "reference": ticket.reference, "ticket_subject": untagged(ticket), "ticket_url": ticket_url(ticket),
+        "report": report[:BOUNCE_REPORT_LENGTH].strip()},
+        headers={"Auto-Submitted": "auto-generated", LOOP_HEADER: desk_domain()}, domain=desk_domain(), related=ticket)
+
+
+def tell_outage(ticket: Ticket, technicians: Iterable[str], *, host: str, council: str, failures: int,
+                since: datetime, error: str) -> None:
+    """Tell the technicians (their addresses) that a platform is down (``ticket``: its outage ticket)."""
+    recipients.send_to_each(OUTAGE, technicians, {
+        "reference": ticket.reference, "ticket_url": ticket_url(ticket), "host": host, "council": council,
+        "failures": failures, "since": since, "error": error}, headers={"Auto-Submitted": "auto-generated"},
+        related=ticket)
+
+
+def tell_sla(ticket: Ticket, clock_name: str, breached: bool, users: Iterable[str]) -> None:
+    """Warn ``users`` (their addresses) that a clock of ``ticket`` is at risk or has breached (``clock_name``:
+    first_response or resolution), each in their own language (the priority's label is lazy: it reads in each)."""
+    recipients.send_to_each(SLA_BREACHED if breached else SLA_AT_RISK, users, {
+        "reference": ticket.reference, "ticket_subject": ticket.subject, "ticket_url": ticket_url(ticket),
+        "breached": breached, "clock": clock_name, "council": ticket.council.name if ticket.council else "",
+        "priority": LABELS[Priority][ticket.priority], "assignee": ticket.assignee.name if ticket.assignee else ""},
+        one_each=True, headers={"Auto-Submitted": "auto-generated"}, domain=desk_domain(), related=ticket)

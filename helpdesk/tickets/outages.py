@@ -1,8 +1,8 @@
 """The 24x7 monitor: every few minutes each active instance is probed; after K failures in a row one
-outage ticket is opened (channel monitor, category outage, so the 24x7 policy; technicians told), never
-a second while it is open; failures are noted on it (when the error changes, or every half hour);
-recovery notes the outage's length and, if configured, resolves it. An instance that fails again soon
-after recovering reopens the same ticket, so flapping does not open a string of them."""
+outage ticket is opened (channel monitor, category outage, so the 24x7 policy; technicians told, each in
+their language), never a second while it is open; failures are noted on it (when the error changes, or
+every half hour); recovery notes the outage's length and, if configured, resolves it. An instance that
+fails again soon after recovering reopens the same ticket, so flapping does not open a string of them."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -14,11 +14,11 @@ from sqlalchemy import delete, func, select
 
 from helpdesk.auth.models import Role, User
 from helpdesk.core.models import utcnow
-from helpdesk.core.outbox import queue_mail
 from helpdesk.extensions import db
 from helpdesk.instances.health import Probe, probe_all
 from helpdesk.instances.models import HealthCheck, HealthDay, Outage, PlatformInstance
 from helpdesk.instances.states import InstanceStatus
+from helpdesk.tickets import mailing
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.services import TicketData, change_status, open_ticket, system_note
 from helpdesk.tickets.states import Category, Channel, MessageKind, Priority, TicketStatus
@@ -126,10 +126,11 @@ def _outage_ticket(instance: PlatformInstance, result: Probe, now: datetime) -> 
                                           category=Category.OUTAGE, priority=Priority.URGENT,
                                           council_id=instance.council_id, instance_id=instance.id), now,
                          first_kind=MessageKind.NOTE)
-    technicians = db.session.scalars(select(User.email).where(User.role == Role.TECHNICIAN, User.is_active)).all()
-    if technicians:
-        queue_mail(list(technicians), f"[{ticket.reference}] {subject}", body,
-                   headers={"Auto-Submitted": "auto-generated"}, related=ticket)
+    technicians = db.session.scalars(select(User.email).where(User.role == Role.TECHNICIAN, User.is_active)
+                                     .order_by(User.id)).all()
+    mailing.tell_outage(ticket, technicians, host=instance.host, council=instance.council.name,
+                        failures=instance.failures_in_a_row, since=instance.down_since,
+                        error=result.error or f"HTTP {result.status_code}")
     return ticket
 
 
