@@ -19,6 +19,7 @@ import errno
 import logging
 import multiprocessing
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -43,8 +44,8 @@ from helpdesk.mail.parsing import ParsedMail, content_digest, parse
 from helpdesk.mail.threads import find_thread
 from helpdesk.tickets import mailing
 from helpdesk.tickets.models import Message, Ticket
-from helpdesk.tickets.services import (MailMessage, TicketData, Upload, blob_store, mark_bounced, open_ticket,
-                                       receive_mail)
+from helpdesk.tickets.services import (MailMessage, TicketData, Upload, blob_store, mark_bounced, new_ticket,
+                                       open_ticket, opened, receive_mail, received)
 from helpdesk.tickets.states import Channel, MessageKind, TicketStatus
 
 log = logging.getLogger(__name__)
@@ -188,15 +189,13 @@ def _ingest_chunk(chunk: list[Arrival], mailbox: str, now: datetime, taken: int)
     fails alone; the others are taken again around it. An outage rolls the chunk back: ``Outage``."""
     if not chunk:
         return []
-    outcomes: list[Outcome] = []
+    intake = None
     try:
-        # What nobody needs an id of before the commit (audit events, the search index, the ledger) is
-        # written in a statement or two for the whole chunk.
-        with audit.collected(), search.collected(db.session):
-            intake = Intake(mailbox, now, chunk)
+        intake = Intake(mailbox, now, chunk)
+        with intake.writing():
             for arrival in chunk:
-                outcomes.append(intake.take(arrival))
-            intake.write()
+                intake.take(arrival)
+            outcomes = intake.write()
         db.session.commit()
         return outcomes
     except Exception as error:
@@ -204,7 +203,8 @@ def _ingest_chunk(chunk: list[Arrival], mailbox: str, now: datetime, taken: int)
         if is_outage(error):
             log.info("outage while taking %s from %s: %s", chunk[0].source or "mail", mailbox, error)
             raise Outage(chunk[0].source, error, taken) from error
-        failed, reason = len(outcomes), f"{error.__class__.__name__}: {error}"
+        failed = len(intake.taken) if intake is not None else 0
+        reason = f"{error.__class__.__name__}: {error}"
         log.exception("could not take %s from %s", chunk[min(failed, len(chunk) - 1)].source or "a message",
                       mailbox)
     if len(chunk) == 1:  # a message alone that fails is held (unless another fetcher had it first)
@@ -225,8 +225,10 @@ def _quarantine_alone(arrival: Arrival, mailbox: str, now: datetime, reason: str
     fetcher took the same message meanwhile)."""
     try:
         intake = Intake(mailbox, now, [arrival])
-        outcome = intake.duplicate(arrival) or intake.hold(arrival, HeldKind.QUARANTINED, reason)
-        intake.write()
+        with intake.writing():
+            if intake.duplicate(arrival) is None:
+                intake.hold(arrival, HeldKind.QUARANTINED, reason)
+            [outcome] = intake.write()
         db.session.commit()
         return outcome
     except Exception as error:
@@ -237,9 +239,22 @@ def _quarantine_alone(arrival: Arrival, mailbox: str, now: datetime, reason: str
 
 
 @dataclass
+class Taken:
+    """A message taken in a chunk, before the chunk is written: its outcome but the ticket's number."""
+
+    arrival: Arrival
+    kind: OutcomeKind
+    ticket: Ticket | None = None
+    detail: str = ""
+    is_message_id_reused: bool = False
+    row: ReceivedMail | None = None  # its ledger row (none for a duplicate)
+
+
+@dataclass
 class Intake:
-    """Taking the messages of one chunk, in one transaction, with what the database says about them asked
-    once for the whole chunk."""
+    """Taking the messages of one chunk, in one transaction: what the database says about them is asked
+    once for the whole chunk, and the chunk is written at once (``write``): its tickets and messages in
+    one flush, then what needs their numbers (audit events, search index, acknowledgements, the ledger)."""
 
     mailbox: str
     now: datetime
@@ -248,7 +263,10 @@ class Intake:
     ledger: dict[str, list[ReceivedMail]] = field(default_factory=dict)  # Message-ID → rows taken under it
     contacts: dict[str, Contact] = field(default_factory=dict)
     councils: dict[str, Council | None] = field(default_factory=dict)
-    received: list[ReceivedMail] = field(default_factory=list)  # ledger rows to write, not in the session
+    taken: list[Taken] = field(default_factory=list)
+    threads: dict[str, Ticket] = field(default_factory=dict)  # Message-IDs of this chunk → their ticket
+    opened: list[tuple[Ticket, Ticket | None]] = field(default_factory=list)  # (new ticket, ticket it names)
+    added: list[tuple[Ticket, Message]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.desk = mailing.desk_addresses()
@@ -264,35 +282,42 @@ class Intake:
                                               .order_by(Contact.id.desc())):
                 self.contacts[contact.email.lower()] = contact  # the first of several with one address
 
-    def take(self, arrival: Arrival) -> Outcome:
-        """Take one message (in the chunk's transaction): duplicate, filtered, quarantined or on a ticket."""
-        if (outcome := self.duplicate(arrival)) is not None:
-            return outcome
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """While the chunk is taken: nothing is flushed before ``write`` (what this chunk took is known
+        here, not asked of the database), and audit events and the search index are kept for it."""
+        with db.session.no_autoflush, audit.collected(), search.collected(db.session):
+            yield
+
+    def take(self, arrival: Arrival) -> None:
+        """Take one message: a duplicate, held (filtered, quarantined) or on a ticket."""
+        if self.duplicate(arrival) is not None:
+            return
         mail = arrival.mail
         if mail is None:
-            return self.hold(arrival, HeldKind.QUARANTINED, arrival.problem)
+            self.hold(arrival, HeldKind.QUARANTINED, arrival.problem)
+            return
         reused = bool(self.ledger.get(mail.message_id))
-        outcome = self._route(arrival, mail, reused)
-        self._record(arrival, outcome.kind, outcome.ticket_id, reused)
-        return Outcome(outcome.kind, outcome.ticket_id, outcome.detail, reused, arrival.source)
+        kind, ticket, detail = self._route(arrival, mail, reused)
+        if kind is not OutcomeKind.FILTERED:  # (held mail records itself)
+            self._record(Taken(arrival, kind, ticket, detail, reused))
+        if ticket is not None:
+            self.threads[mail.message_id] = ticket
 
-    def duplicate(self, arrival: Arrival) -> Outcome | None:
-        """The same message (mailbox, Message-ID, content) taken already: its outcome, else None."""
+    def duplicate(self, arrival: Arrival) -> Taken | None:
+        """The same message (mailbox, Message-ID, content) taken already: noted as a duplicate."""
         message_id = arrival.mail.message_id if arrival.mail is not None else ""
         for row in self.ledger.get(message_id, []):
             if row.content_digest is None:  # taken before digests existed: work it out from the stored file
                 row.content_digest = content_digest(blob_store().read(row.raw_sha256))
             if row.content_digest == arrival.digest:
-                return Outcome(OutcomeKind.DUPLICATE, row.ticket_id, message_id, source=arrival.source)
-        if not message_id and not arrival.mail:
-            row = db.session.scalar(select(ReceivedMail).where(ReceivedMail.mailbox == self.mailbox,
-                                                               ReceivedMail.message_id == "",
-                                                               ReceivedMail.content_digest == arrival.digest))
-            if row is not None:
-                return Outcome(OutcomeKind.DUPLICATE, row.ticket_id, source=arrival.source)
+                taken = Taken(arrival, OutcomeKind.DUPLICATE, detail=message_id)
+                taken.row = row  # (its ticket is the one the first copy went to)
+                self.taken.append(taken)
+                return taken
         return None
 
-    def hold(self, arrival: Arrival, kind: HeldKind, reason: str) -> Outcome:
+    def hold(self, arrival: Arrival, kind: HeldKind, reason: str) -> None:
         """Keep the message aside whole, for an administrator; recorded, so that fetching it again does not
         hold it twice (a retry takes it out of the ledger again)."""
         mail = arrival.mail
@@ -300,64 +325,80 @@ class Intake:
                                 from_address=mail.from_address if mail else "",
                                 subject=(mail.subject if mail else "")[:998], reason=reason[:4000],
                                 raw_sha256=arrival.sha256, size=arrival.size, received_at=self.now))
-        outcome = OutcomeKind(kind.value)
-        if kind is HeldKind.QUARANTINED:  # (filtered mail is recorded by ``take``)
-            self._record(arrival, outcome, None, bool(mail and self.ledger.get(mail.message_id)))
-        return Outcome(outcome, detail=reason, source=arrival.source)
+        reused = bool(mail and self.ledger.get(mail.message_id))
+        self._record(Taken(arrival, OutcomeKind(kind.value), None, reason, reused))
 
-    def _record(self, arrival: Arrival, kind: OutcomeKind, ticket_id: int | None, reused: bool) -> None:
+    def _record(self, taken: Taken) -> None:
+        arrival = taken.arrival
         message_id = arrival.mail.message_id if arrival.mail is not None else ""
-        row = ReceivedMail(mailbox=self.mailbox, message_id=message_id, content_digest=arrival.digest,
-                           raw_sha256=arrival.sha256, size=arrival.size, received_at=self.now, outcome=kind,
-                           ticket_id=ticket_id, is_message_id_reused=reused)
-        self.received.append(row)
-        self.ledger.setdefault(message_id, []).append(row)
+        taken.row = ReceivedMail(mailbox=self.mailbox, message_id=message_id, content_digest=arrival.digest,
+                                 raw_sha256=arrival.sha256, size=arrival.size, received_at=self.now,
+                                 outcome=taken.kind, is_message_id_reused=taken.is_message_id_reused)
+        self.taken.append(taken)
+        self.ledger.setdefault(message_id, []).append(taken.row)
 
-    def write(self) -> None:
-        """Write what was kept aside for the whole chunk: the ledger, the audit events, the search index."""
-        if self.received:
+    def write(self) -> list[Outcome]:
+        """Write the chunk; the outcome of each message, in order."""
+        db.session.flush()  # every ticket, message and file of the chunk, in one go: now they have numbers
+        for ticket, mentioned in self.opened:
+            opened(None, ticket)
+            if mentioned is not None:
+                audit.record(None, "mentions", ticket, {"mentions_id": {"before": None, "after": mentioned.id}})
+        for ticket, message in self.added:
+            received(ticket, message)
+        mailing.acknowledge_all([ticket for ticket, _ in self.opened], self.now)
+        rows = [taken for taken in self.taken if taken.kind is not OutcomeKind.DUPLICATE and taken.row]
+        if rows:
             columns = [column.key for column in ReceivedMail.__table__.columns if column.key != "id"]
-            db.session.execute(insert(ReceivedMail), [{key: getattr(row, key) for key in columns}
-                                                      for row in self.received])
-            self.received.clear()
+            for taken in rows:
+                taken.row.ticket_id = taken.ticket.id if taken.ticket is not None else None
+            db.session.execute(insert(ReceivedMail), [{key: getattr(taken.row, key) for key in columns}
+                                                      for taken in rows])
         audit.write_collected()
         search.write_collected(db.session)
+        db.session.flush()
+        return [Outcome(taken.kind, taken.ticket.id if taken.ticket is not None else
+                        (taken.row.ticket_id if taken.row is not None else None), taken.detail,
+                        taken.is_message_id_reused, taken.arrival.source) for taken in self.taken]
 
-    def _route(self, arrival: Arrival, mail: ParsedMail, reused: bool) -> Outcome:
+    def _route(self, arrival: Arrival, mail: ParsedMail, reused: bool) -> tuple[OutcomeKind, Ticket | None, str]:
         if mail.from_address in self.desk and not mail.automatic:
             mail.automatic, mail.automatic_reason = "auto_reply", "sent by the desk itself"
-        thread = find_thread(mail)
+        thread = find_thread(mail, self.threads)
         ticket = thread.ticket
         if mail.automatic:
             if ticket is None or thread.by_subject:
                 self.hold(arrival, HeldKind.FILTERED, mail.automatic_reason)
-                return Outcome(OutcomeKind.FILTERED, detail=mail.automatic_reason)
+                return OutcomeKind.FILTERED, None, mail.automatic_reason
             kind = MessageKind.BOUNCE if mail.automatic == "bounce" else MessageKind.AUTO_REPLY
             self._add(ticket, kind, mail, reused)
             if kind is MessageKind.BOUNCE and mark_bounced(ticket, mail.thread_ids, self.now):
                 mailing.tell_reply_bounced(ticket, mail.text)
-            return Outcome(OutcomeKind.FOLLOW_UP, ticket.id, mail.automatic)
+            return OutcomeKind.FOLLOW_UP, ticket, mail.automatic
         if ticket is None:
-            return Outcome(OutcomeKind.NEW_TICKET, self._open(mail, thread.mentioned, reused).id)
+            return OutcomeKind.NEW_TICKET, self._open(mail, thread.mentioned, reused), ""
         if ticket.status is TicketStatus.CLOSED:
-            followed = self._open(mail, ticket, reused)
-            return Outcome(OutcomeKind.NEW_TICKET, followed.id, f"follow-up of closed {ticket.reference}")
+            return OutcomeKind.NEW_TICKET, self._open(mail, ticket, reused), f"follow-up of closed {ticket.reference}"
         self._add(ticket, MessageKind.INBOUND, mail, reused)
-        return Outcome(OutcomeKind.FOLLOW_UP, ticket.id)
+        return OutcomeKind.FOLLOW_UP, ticket, ""
 
     def _add(self, ticket: Ticket, kind: MessageKind, mail: ParsedMail, reused: bool) -> None:
         message = receive_mail(ticket, MailMessage(kind, mail.text, _html(mail), uploads(mail), fields(mail),
                                                    reused), self.now)
-        _inline_images(message, mail)
+        if "cid:" in mail.html:
+            db.session.flush()  # (rare) the inline images' addresses need their files' ids
+            _inline_images(message, mail)
+        self.added.append((ticket, message))
 
     def _open(self, mail: ParsedMail, mentioned: Ticket | None, reused: bool) -> Ticket:
         contact = self.contacts.get(mail.from_address) if mail.from_address else None
-        ticket = open_ticket(None, ticket_data(mail, contact, self._council(mail.from_address, contact),
-                                               mentioned, reused), self.now, from_mail=True)
-        _inline_images(ticket.messages[0], mail)
-        if mentioned is not None:
-            audit.record(None, "mentions", ticket, {"mentions_id": {"before": None, "after": mentioned.id}})
-        mailing.acknowledge(ticket, self.now)
+        ticket = new_ticket(None, ticket_data(mail, contact, self._council(mail.from_address, contact),
+                                              mentioned, reused), self.now, from_mail=True)
+        db.session.add(ticket)
+        if "cid:" in mail.html:
+            db.session.flush()
+            _inline_images(ticket.messages[0], mail)
+        self.opened.append((ticket, mentioned))
         return ticket
 
     def _council(self, address: str, contact: Contact | None) -> Council | None:
@@ -433,8 +474,9 @@ def retry(held: HeldMail, now: datetime | None = None) -> Outcome:
                 ReceivedMail.mailbox == held.mailbox, ReceivedMail.raw_sha256 == held.raw_sha256,
                 ReceivedMail.outcome == OutcomeKind.QUARANTINED))
             intake = Intake(held.mailbox, now, [arrival])
-            outcome = intake.take(arrival)
-            intake.write()
+            with intake.writing():
+                intake.take(arrival)
+                [outcome] = intake.write()
             held.status, held.resolved_at = HeldStatus.RETRIED, now
             db.session.commit()
             return outcome

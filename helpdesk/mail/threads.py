@@ -3,6 +3,7 @@ subject names ("[#123]") when the sender may write on it."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask import current_app
@@ -25,12 +26,15 @@ class Thread:
     by_subject: bool = False  # found by the subject's tag, not by the Message-IDs it answers
 
 
-def find_thread(mail: ParsedMail) -> Thread:
-    """The ticket ``mail`` answers: by the Message-IDs it references (a stored message's, or ours, which
-    carry the ticket number), following merges; else by the tag in its subject."""
+def find_thread(mail: ParsedMail, taken: Mapping[str, Ticket] | None = None) -> Thread:
+    """The ticket ``mail`` answers: by the Message-IDs it references (a stored message's, one ``taken``
+    in the same chunk and not yet written, or ours, which carry the ticket number), following merges;
+    else by the tag in its subject."""
     ids = mail.thread_ids
     stored = _ticket_numbers(set(ids))
     for message_id in ids:
+        if taken and (ticket := taken.get(message_id)) is not None:
+            return Thread(ticket)
         number = stored.get(message_id) or mailing.ticket_from_message_id(message_id)
         if number and (ticket := db.session.get(Ticket, number)) is not None:
             return Thread(ticket.merged_into if ticket.merged_into_id else ticket)

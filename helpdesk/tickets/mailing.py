@@ -77,10 +77,11 @@ def ticket_url(ticket: Ticket) -> str:
     return f"{current_app.config['BASE_URL'].rstrip('/')}/tickets/{ticket.id}"
 
 
-def _thread_headers(ticket: Ticket) -> dict[str, str]:
-    ids = [message.message_id for message in ticket.messages if message.message_id]
+def _thread_headers(ticket: Ticket, messages: list[Message] | None = None) -> dict[str, str]:
+    messages = ticket.messages if messages is None else messages
+    ids = [message.message_id for message in messages if message.message_id]
     headers = {LOOP_HEADER: desk_domain()}
-    inbound = [message.message_id for message in ticket.messages
+    inbound = [message.message_id for message in messages
                if message.message_id and message.kind is MessageKind.INBOUND]
     if inbound:
         headers["In-Reply-To"] = inbound[-1]
@@ -180,7 +181,9 @@ def acknowledgement(ticket: Ticket, now: datetime) -> tuple[Message, dict[str, A
     rendered = ACKNOWLEDGEMENT.render(language, {
         "tag": subject_tag(ticket), "ticket_subject": untagged(ticket), "reference": ticket.reference,
         "due": ticket.first_response_due_at, "links": links}, hours=support_hours(language))
-    headers = {**_thread_headers(ticket), "Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
+    # It answers the message that opened the ticket (others may have joined it since, in the same chunk).
+    headers = {**_thread_headers(ticket, ticket.messages[:1]), "Auto-Submitted": "auto-replied",
+               "X-Auto-Response-Suppress": "All"}
     message = Message(ticket=ticket, kind=MessageKind.ACKNOWLEDGEMENT, body_text=rendered.text, created_at=now,
                       from_name=config["MAIL_FROM_NAME"], from_address=config["SUPPORT_EMAIL"],
                       to_addresses=address, subject=rendered.subject, message_id=new_message_id(ticket))

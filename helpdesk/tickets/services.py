@@ -179,11 +179,17 @@ def open_ticket(actor: User | None, data: TicketData, now: datetime, *,
     ticket = new_ticket(actor, data, now, first_kind=first_kind, from_mail=from_mail)
     db.session.add(ticket)  # with its first message and that message's files
     db.session.flush()
+    opened(actor, ticket)
+    return ticket
+
+
+def opened(actor: User | None, ticket: Ticket) -> None:
+    """What opening a ticket records once the ticket has its number: the audit events, the search index.
+    (Mail intake adds a chunk of new tickets, flushes once, then calls this for each.)"""
     audit.record(actor, "created", ticket, created_changes(ticket))
     if clock := audit.diff({}, audit.snapshot(ticket, clocks.CLOCKED)):
         audit.record(actor, "clock", ticket, clock)
     reindex(ticket)
-    return ticket
 
 
 def created_changes(ticket: Ticket) -> dict:
@@ -291,7 +297,8 @@ class MailMessage:
 
 def receive_mail(ticket: Ticket, mail: MailMessage, now: datetime) -> Message:
     """Add a message that arrived by mail to ``ticket``: the requester's (which reopens a waiting or
-    resolved ticket) or a machine's (an auto-reply, a bounce: kept on the ticket, which stays as it is)."""
+    resolved ticket) or a machine's (an auto-reply, a bounce: kept on the ticket, which stays as it is).
+    Not flushed: call ``received`` once the message has its id (mail intake flushes a chunk at once)."""
     message = Message(ticket=ticket, kind=mail.kind, body_text=mail.body_text, body_html=mail.body_html,
                       created_at=now, is_message_id_reused=mail.is_message_id_reused, **mail.fields)
     db.session.add(message)
@@ -300,11 +307,14 @@ def receive_mail(ticket: Ticket, mail: MailMessage, now: datetime) -> Message:
     if mail.kind is MessageKind.INBOUND:
         ticket.updated_at = now
         requester_wrote(ticket, now)
-    db.session.flush()
-    if mail.kind is MessageKind.INBOUND:
+    return message
+
+
+def received(ticket: Ticket, message: Message) -> None:
+    """What a message that arrived by mail records once it has its id: the audit event, the search index."""
+    if message.kind is MessageKind.INBOUND:
         audit.record(None, "message_inbound", ticket, {"message_id": {"before": None, "after": message.id}})
     reindex(ticket)
-    return message
 
 
 def mark_bounced(ticket: Ticket, message_ids: list[str], now: datetime) -> list[Message]:
