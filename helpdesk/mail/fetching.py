@@ -2,8 +2,17 @@
 
 Per message: fetch, ingest (which commits), remember the UID, then flag or move it on the server. A
 crash after the commit and before the flag only means the message is fetched again and recognised as a
-duplicate. A change of UIDVALIDITY restarts from the first UID, duplicates again recognised. Lost
-connections are retried with back-off.
+duplicate. A change of UIDVALIDITY restarts from the first UID, duplicates again recognised.
+
+No gap before IDLE: mail that arrives during a fetch is announced by the server (EXISTS) at the end of one
+of the fetcher's commands, where IDLE would never see it; so the fetcher looks again (UID SEARCH) until a
+look finds nothing new and nothing was announced meanwhile. Mail that comes after that last look is
+announced at the start of the IDLE, which then ends at once (imap.py).
+
+When the desk itself fails (database, file store, disk: ``Outage``), nothing of the message was recorded:
+it stays on the server unflagged, its UID is not remembered, and the fetcher keeps its connection and tries
+again with back-off. A lost connection, or anything else, is retried the same way after reconnecting.
+Either failure is recorded on the mailbox's state for the administrators' screens.
 """
 from __future__ import annotations
 
@@ -11,22 +20,23 @@ import logging
 import socket
 import threading
 
+import imaplib2
 from flask import Flask
 
-from helpdesk.mail import imap
-from helpdesk.mail.models import MailboxSettings, MailboxState, configured_mailboxes
 from helpdesk.core.models import utcnow
 from helpdesk.extensions import db
-from helpdesk.mail.intake import ingest
+from helpdesk.mail import imap
+from helpdesk.mail.intake import Outage, ingest
+from helpdesk.mail.models import MailboxSettings, MailboxState, OutcomeKind, configured_mailboxes
 
 log = logging.getLogger(__name__)
-MAX_BACKOFF_SECONDS = 60
+MAX_BACKOFF_SECONDS = 60  # between attempts after a failure: 1, 2, 4 … 60 s
 
 
 class Fetcher:
     def __init__(self, app: Flask, settings: MailboxSettings, idle_seconds: int = 300) -> None:
         self.app, self.settings, self.idle_seconds = app, settings, idle_seconds
-        self.connection = None
+        self.connection: imaplib2.IMAP4 | None = None
         self.idling: bool | None = None  # as last recorded in the mailbox's state
 
     def _state(self) -> MailboxState:
@@ -41,15 +51,19 @@ class Fetcher:
         """Connect if needed and take in every new message; how many were taken in."""
         with self.app.app_context():
             try:
-                if self.connection is None:
-                    self.connection = imap.connect(self.settings)
-                return self._take_new()
+                return self._take_new(self._connected())
             finally:
                 db.session.remove()
 
-    def _take_new(self) -> int:
+    def _connected(self) -> imaplib2.IMAP4:
+        """The connection, opened if there is none."""
+        if self.connection is None:
+            self.connection = imap.connect(self.settings)
+        return self.connection
+
+    def _take_new(self, connection: imaplib2.IMAP4) -> int:
         state = self._state()
-        validity = self.connection.selected_uidvalidity  # read when the folder was selected
+        validity = connection.selected_uidvalidity  # read when the folder was selected
         if state.uidvalidity != validity:
             if state.uidvalidity is not None:
                 log.warning("%s: UIDVALIDITY changed (%s -> %s): reading it all again, duplicates are skipped",
@@ -57,19 +71,31 @@ class Fetcher:
             state.uidvalidity, state.last_uid = validity, 0
             db.session.commit()
         count = 0
-        for uid in imap.new_uids(self.connection, state.last_uid):
-            raw = imap.fetch(self.connection, uid)
-            if raw is not None:
-                outcome = ingest(raw, self.settings.name)
-                log.info("%s uid %s: %s %s", self.settings.name, uid, outcome.kind, outcome.ticket_id or "")
-                count += outcome.kind != "duplicate"
-            state = self._state()
-            state.last_uid, state.checked_at, state.last_error = uid, utcnow(), ""
-            db.session.commit()
-            self.mark_processed(uid)
+        connection.response("EXISTS")  # what was announced so far, the search below finds
+        while True:
+            uids = imap.new_uids(connection, self._state().last_uid)
+            for uid in uids:
+                count += self._take(uid)
+            announced = connection.response("EXISTS")[1] != [None]  # mail that came while we looked
+            if not uids and not announced:
+                break
+        state = self._state()
         state.checked_at = state.fetched_at = utcnow()
         db.session.commit()
         return count
+
+    def _take(self, uid: int) -> bool:
+        """Take the message with this UID in, remember it, then flag or move it; whether it was new."""
+        raw = imap.fetch(self.connection, uid)
+        outcome = None
+        if raw is not None:  # None: gone meanwhile (another client moved it)
+            outcome = ingest(raw, self.settings.name, source=f"{self.settings.name} uid {uid}")
+            log.info("%s uid %s: %s %s", self.settings.name, uid, outcome.kind, outcome.ticket_id or "")
+        state = self._state()
+        state.last_uid, state.checked_at, state.last_error = uid, utcnow(), ""
+        db.session.commit()
+        self.mark_processed(uid)
+        return outcome is not None and outcome.kind != OutcomeKind.DUPLICATE
 
     def mark_processed(self, uid: int) -> None:
         imap.mark_processed(self.connection, uid, self.settings.processed_folder)
@@ -103,30 +129,45 @@ class Fetcher:
                 pass
 
     def run(self, stop: threading.Event) -> None:
-        """Fetch until ``stop`` is set: IDLE when the server offers it, else poll; reconnect with back-off."""
+        """Fetch until ``stop`` is set: IDLE when the server offers it, else poll; after a failure try again
+        with back-off (reconnecting, unless it was the desk's own outage)."""
         delay = 1
         while not stop.is_set():
             try:
                 self.fetch_once()
                 delay = 1
-                if self.idling != ("IDLE" in self.connection.capabilities):
-                    self.idling = "IDLE" in self.connection.capabilities
-                    self._record(is_idling=self.idling)
-                if self.idling:
-                    self.connection.idle(timeout=min(self.idle_seconds, 29 * 60))
+                connection = self._connected()  # fetch_once connected, or raised
+                idle = "IDLE" in connection.capabilities
+                if self.idling != idle:
+                    self.idling = idle
+                    self._record(is_idling=idle)
+                if stop.is_set():
+                    break  # stopped while connecting: ``interrupt`` found no connection to cut
+                if idle:
+                    connection.idle(timeout=min(self.idle_seconds, 29 * 60))
                 else:
                     stop.wait(self.settings.poll_seconds)
+                continue
+            except Outage as outage:  # the connection is sound: keep it
+                if stop.is_set():
+                    break
+                log.warning("%s: %s; the message stays on the server, trying again in %ss", self.settings.name,
+                            outage, delay)
+                self._failed(outage)
             except Exception as error:  # noqa: BLE001 - whatever broke (server, network, database): start over
                 if stop.is_set():
                     break  # interrupted on purpose
                 log.warning("%s: %s; reconnecting in %ss", self.settings.name, error, delay)
-                now, self.idling = utcnow(), False
-                self._record(last_error=str(error)[:2000], checked_at=now, failed_at=now, is_idling=False)
+                self._failed(error)
                 self.close()
-                stop.wait(delay)
-                delay = min(MAX_BACKOFF_SECONDS, delay * 2)
+            stop.wait(delay)
+            delay = min(MAX_BACKOFF_SECONDS, delay * 2)
         self.close()
         self._record(is_idling=False)
+
+    def _failed(self, error: Exception) -> None:
+        now, self.idling = utcnow(), False
+        self._record(last_error=str(error)[:2000], checked_at=now, failed_at=now, is_idling=False)
 
     def _record(self, **values: object) -> None:
         """Note the fetcher's state (an error, IDLE or not) for the administrators' screens."""

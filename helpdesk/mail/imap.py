@@ -56,11 +56,34 @@ class _Verified:
             return super().send(data)
 
 
-class _VerifiedIMAP4(_Verified, imaplib2.IMAP4):
+class _IdleStart(imaplib2.imaplib2._IdleCont):
+    def process(self, data, request):
+        super().process(data, request)  # from now on, the reader thread ends the IDLE on any change
+        if self.parent._get_untagged_response("EXISTS", leave=True) is not None:
+            self.parent._end_idle()  # announced before that: the reader thread did not end it
+        return None
+
+
+class _PromptIdle:
+    """imaplib2's ``idle()`` misses an announcement that comes right after the server's "+ idling" (Dovecot
+    tells of mail that came since the last command there): its reader thread handles that line before the
+    command's thread has noted that the connection idles, and the IDLE lasts until its timeout. Here the
+    command's thread, once it has noted it, ends the IDLE itself if an EXISTS came meanwhile; an EXISTS
+    the caller has not taken (``response("EXISTS")``) ends it at once too, as news the caller has not seen."""
+
+    def idle(self, timeout=None, **kw):
+        self.literal = _IdleStart(self, timeout).process
+        try:
+            return self._simple_command("IDLE", **kw)
+        finally:
+            self._release_state_change()
+
+
+class _VerifiedIMAP4(_Verified, _PromptIdle, imaplib2.IMAP4):
     pass
 
 
-class _VerifiedIMAP4_SSL(_Verified, imaplib2.IMAP4_SSL):
+class _VerifiedIMAP4_SSL(_Verified, _PromptIdle, imaplib2.IMAP4_SSL):
     pass
 
 

@@ -65,7 +65,8 @@ def test_a_second_poll_on_the_same_connection_reads_nothing_again(app, dovecot, 
     dovecot.create("Correu processat")  # a name with a space must be quoted
     taken = []
     real_ingest = fetching.ingest
-    monkeypatch.setattr(fetching, "ingest", lambda raw, mailbox: taken.append(raw) or real_ingest(raw, mailbox))
+    monkeypatch.setattr(fetching, "ingest",
+                        lambda raw, mailbox, **options: taken.append(raw) or real_ingest(raw, mailbox, **options))
     fetcher = fetchers(settings(dovecot, processed="Correu processat"))
     assert fetcher.fetch_once() == 1
     assert fetcher.fetch_once() == 0 and fetcher.fetch_once() == 0
@@ -107,8 +108,8 @@ def test_a_crash_between_commit_and_flag_does_not_duplicate(app, dovecot, monkey
     dovecot.append(message("Una vegada"))
     real_ingest = fetching.ingest
 
-    def ingest_then_crash(raw, mailbox, now=None):
-        real_ingest(raw, mailbox, now)  # committed …
+    def ingest_then_crash(raw, mailbox, **options):
+        real_ingest(raw, mailbox, **options)  # committed …
         raise RuntimeError("power cut")  # … and then the process dies before it records the UID
 
     monkeypatch.setattr(fetching, "ingest", ingest_then_crash)
