@@ -119,10 +119,9 @@ def test_a_refused_client_keeps_the_mail_waiting_with_the_reason_until_it_is_fix
     assert run.sent == 0 and run.deferred == 1
     [waiting] = messages()
     assert waiting.status is OutboxStatus.PENDING
-    # The outbox runs in no one's request: the reason is in the desk's language (Catalan by default).
-    assert waiting.last_error == ("SmtpSignInError: El proveïdor ha refusat el client (invalid_client: AADSTS7000215: "
-                                  "Invalid client secret provided.): comproveu l'identificador i el secret del "
-                                  "client, i que el secret no hagi caducat.")
+    assert waiting.last_error == ("SmtpSignInError: The provider refused the client (invalid_client: AADSTS7000215: "
+                                  "Invalid client secret provided.): check the client id and the client secret, "
+                                  "and that the secret has not expired.")
     provider.clients[CLIENT_ID] = CLIENT_SECRET  # a new secret was registered
     assert deliver_pending(settings, waiting.next_attempt_at).sent == 1
     assert [mail["Subject"] for _, mail in inbox.received] == ["Espera"]
