@@ -9,6 +9,7 @@ import urllib.request
 from email import message_from_bytes
 
 import pytest
+from flask_babel import force_locale
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from sqlalchemy import select
@@ -115,7 +116,8 @@ def test_a_refused_client_keeps_the_mail_waiting_with_the_reason_until_it_is_fix
     inbox, settings = smtp
     provider.revoke_client()
     queue("Espera")
-    run = deliver_pending(settings)
+    with force_locale("en"):  # as the scheduler runs it: outside any request
+        run = deliver_pending(settings)
     assert run.sent == 0 and run.deferred == 1
     [waiting] = messages()
     assert waiting.status is OutboxStatus.PENDING
@@ -139,7 +141,8 @@ def test_a_token_the_server_refuses_is_renewed_once_then_told(app, smtp, provide
     provider.user = "another@example.org"  # the application may no longer send as the desk's mailbox
     provider.revoke_access_tokens()
     queue("Tercer")
-    assert deliver_pending(settings).deferred == 1
+    with force_locale("en"):  # as the scheduler runs it: outside any request
+        assert deliver_pending(settings).deferred == 1
     assert messages()[-1].last_error.startswith(
         f"SmtpSignInError: The mail server refused the access token for {SENDER} (535 5.7.8 Authentication "
         "credentials invalid): check that the application may send as this mailbox")
@@ -154,8 +157,9 @@ def test_a_server_without_xoauth2_is_told_as_such(app, provider):
     controller.start()
     try:
         queue("Sense OAuth2")
-        run = deliver_pending(SmtpSettings(host="127.0.0.1", port=port, username=SENDER, sender=SENDER,
-                                           oauth2=oauth2.OAuth2Grant(provider.token_url, CLIENT_ID, CLIENT_SECRET)))
+        with force_locale("en"):  # as the scheduler runs it
+            run = deliver_pending(SmtpSettings(host="127.0.0.1", port=port, username=SENDER, sender=SENDER,
+                                               oauth2=oauth2.OAuth2Grant(provider.token_url, CLIENT_ID, CLIENT_SECRET)))
         assert run.deferred == 1
         assert "127.0.0.1 does not offer OAuth2 sign-in (AUTH XOAUTH2 or OAUTHBEARER)" in messages()[-1].last_error
         assert provider.grants() == []

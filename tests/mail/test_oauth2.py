@@ -7,6 +7,7 @@ import shutil
 import time
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from helpdesk.auth.models import Role
@@ -274,7 +275,7 @@ def test_imap_connect_reports_a_refusal_as_an_imap_error(app, dovecot, provider)
     grant = oauth2.OAuth2Grant(provider.token_url, CLIENT_ID, CLIENT_SECRET)
     settings = MailboxSettings(host="127.0.0.1", port=dovecot.port, security="none", username=USER, password="",
                                timeout=10, oauth2=grant)
-    with pytest.raises(imap.ImapError, match=r"^The provider refused the client \(invalid_client"):
+    with force_locale("en"), pytest.raises(imap.ImapError, match=r"^The provider refused the client \(invalid_client"):
         imap.connect(settings)
 
 
