@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import time
 from datetime import timedelta
 
 import pytest
@@ -181,7 +180,6 @@ def multipart_with_invalid_utf8(names: set[str], token: str) -> tuple[bytes, str
 
 
 def test_no_post_route_fails_on_bad_input_and_refusals_change_nothing(app, world, errors):
-    started = time.monotonic()
     clients = {email: signed_in(app, email) for email in ROLES}
     names, areas = form_field_names(app, clients)
     failures: list[str] = []
@@ -240,7 +238,6 @@ def test_no_post_route_fails_on_bad_input_and_refusals_change_nothing(app, world
     assert not failures, "\n".join(failures)
     # The walk reaches most routes; those no demo role may use with these records are named here.
     assert walked >= len(rules) * 0.8, f"walked {walked} of {len(rules)} POST routes; not reached: {unwalked}"
-    assert time.monotonic() - started < 120
 
 
 def test_no_page_fails_on_junk_query_parameters(app, world, errors):
