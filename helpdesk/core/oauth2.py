@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from helpdesk.core.models import UTCDateTime, utcnow
 from helpdesk.core.sealing import SealBroken, seal, unseal
-from helpdesk.extensions import db
+from helpdesk.extensions import Model, db
 
 GRANTS = ("client_credentials", "refresh_token")
 RENEW_BEFORE_SECONDS = 60
@@ -68,7 +68,7 @@ class AccessToken:
     from_cache: bool  # not asked for just now: a server that refuses it may take a fresh one
 
 
-class RefreshToken(db.Model):
+class RefreshToken(Model):
     """The latest refresh token a provider gave for a configured grant (when it rotates them)."""
 
     __tablename__ = "oauth2_refresh_tokens"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, format_datetime, make_msgid
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from flask_babel import gettext as _
 from sqlalchemy import JSON, Index, String, Text, select
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from helpdesk.core import oauth2
 from helpdesk.core.models import UTCDateTime, enum_type, utcnow
-from helpdesk.extensions import db
+from helpdesk.extensions import Model, db
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(hours=1)
@@ -40,7 +40,16 @@ class OutboxStatus(enum.Enum):
     UNCERTAIN = "uncertain"  # the sender died while sending: not retried, to never send twice
 
 
-class OutboxMessage(db.Model):
+class OutboxAttachment(TypedDict):
+    """A file to attach, by reference to the file store."""
+
+    filename: str
+    content_type: str
+    sha256: str
+    params: NotRequired[dict[str, str]]  # of its Content-Type, e.g. text/calendar; method=REQUEST
+
+
+class OutboxMessage(Model):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_status_next_attempt_at", "status", "next_attempt_at"),
                       Index("ix_outbox_related", "related_type", "related_id"))
@@ -53,8 +62,7 @@ class OutboxMessage(db.Model):
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text, default="")
     headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    # Files to attach, by reference to the file store: [{"filename", "content_type", "sha256"}].
-    attachments: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    attachments: Mapped[list[OutboxAttachment]] = mapped_column(JSON, default=list)
     message_id: Mapped[str] = mapped_column(String(998), unique=True)
     status: Mapped[OutboxStatus] = mapped_column(enum_type(OutboxStatus), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -80,7 +88,7 @@ def queue_mail(to: list[str], subject: str, body_text: str, **options: Any) -> O
 
 def outgoing(to: list[str], subject: str, body_text: str, *, body_html: str = "", cc: list[str] | None = None,
              headers: dict[str, str] | None = None, message_id: str | None = None, domain: str = "localhost",
-             related: Any = None, attachments: list[dict[str, str]] | None = None) -> OutboxMessage:
+             related: Any = None, attachments: list[OutboxAttachment] | None = None) -> OutboxMessage:
     """The outbox message ``queue_mail`` adds, not yet in the session."""
     return OutboxMessage(to_addresses=", ".join(to), cc_addresses=", ".join(cc or []), subject=subject,
                          body_text=body_text, body_html=body_html, headers=dict(headers or {}),
@@ -103,7 +111,7 @@ class SmtpSettings:
     oauth2: oauth2.OAuth2Grant | None = None  # sign in as ``username`` with an access token (XOAUTH2)
 
     @classmethod
-    def from_config(cls, config: dict, files: Any = None) -> SmtpSettings:
+    def from_config(cls, config: dict[str, Any], files: Any = None) -> SmtpSettings:
         grant = None
         if config["SMTP_AUTH"] == "oauth2":
             grant = oauth2.OAuth2Grant(token_url=config["SMTP_OAUTH2_TOKEN_URL"],
@@ -237,9 +245,9 @@ def deliver_pending(settings: SmtpSettings, now: datetime | None = None, limit: 
     run = DeliveryRun()
     stuck = db.session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SENDING,
                                                            OutboxMessage.next_attempt_at < now - STUCK_AFTER))
-    for message in stuck:
-        message.status = OutboxStatus.UNCERTAIN
-        message.last_error = "the sender stopped while sending: check whether it arrived before resending"
+    for abandoned in stuck:
+        abandoned.status = OutboxStatus.UNCERTAIN
+        abandoned.last_error = "the sender stopped while sending: check whether it arrived before resending"
         run.uncertain += 1
     db.session.commit()
     if not settings.host:

@@ -20,7 +20,6 @@ import logging
 import socket
 import threading
 
-import imaplib2
 from flask import Flask
 
 from helpdesk.core.models import utcnow
@@ -36,7 +35,7 @@ MAX_BACKOFF_SECONDS = 60  # between attempts after a failure: 1, 2, 4 … 60 s
 class Fetcher:
     def __init__(self, app: Flask, settings: MailboxSettings, idle_seconds: int = 300) -> None:
         self.app, self.settings, self.idle_seconds = app, settings, idle_seconds
-        self.connection: imaplib2.IMAP4 | None = None
+        self.connection: imap.Connection | None = None
         self.idling: bool | None = None  # as last recorded in the mailbox's state
 
     def _state(self) -> MailboxState:
@@ -55,13 +54,13 @@ class Fetcher:
             finally:
                 db.session.remove()
 
-    def _connected(self) -> imaplib2.IMAP4:
+    def _connected(self) -> imap.Connection:
         """The connection, opened if there is none."""
         if self.connection is None:
             self.connection = imap.connect(self.settings)
         return self.connection
 
-    def _take_new(self, connection: imaplib2.IMAP4) -> int:
+    def _take_new(self, connection: imap.Connection) -> int:
         state = self._state()
         validity = connection.selected_uidvalidity  # read when the folder was selected
         if state.uidvalidity != validity:
@@ -75,7 +74,7 @@ class Fetcher:
         while True:
             uids = imap.new_uids(connection, self._state().last_uid)
             for uid in uids:
-                count += self._take(uid)
+                count += self._take(connection, uid)
             announced = connection.response("EXISTS")[1] != [None]  # mail that came while we looked
             if not uids and not announced:
                 break
@@ -84,9 +83,9 @@ class Fetcher:
         db.session.commit()
         return count
 
-    def _take(self, uid: int) -> bool:
+    def _take(self, connection: imap.Connection, uid: int) -> bool:
         """Take the message with this UID in, remember it, then flag or move it; whether it was new."""
-        raw = imap.fetch(self.connection, uid)
+        raw = imap.fetch(connection, uid)
         outcome = None
         if raw is not None:  # None: gone meanwhile (another client moved it)
             outcome = ingest(raw, self.settings.name, source=f"{self.settings.name} uid {uid}")
@@ -94,11 +93,8 @@ class Fetcher:
         state = self._state()
         state.last_uid, state.checked_at, state.last_error = uid, utcnow(), ""
         db.session.commit()
-        self.mark_processed(uid)
+        imap.mark_processed(connection, uid, self.settings.processed_folder)
         return outcome is not None and outcome.kind != OutcomeKind.DUPLICATE
-
-    def mark_processed(self, uid: int) -> None:
-        imap.mark_processed(self.connection, uid, self.settings.processed_folder)
 
     def interrupt(self) -> None:
         """Wake a fetcher waiting in IDLE, so that it sees it must stop (imaplib2 queues any other command

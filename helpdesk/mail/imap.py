@@ -5,6 +5,7 @@ import re
 import socket
 import ssl
 import threading
+from typing import TYPE_CHECKING, Any
 
 import imaplib2
 from flask_babel import gettext as _
@@ -17,11 +18,21 @@ class ImapError(Exception):
     """The server refused something or the connection broke."""
 
 
-class _Verified:
+# The mixins below are put before imaplib2's classes: a type checker reads them as its IMAP4, whose methods they
+# override and call (super()), while at run time they derive from object alone.
+if TYPE_CHECKING:
+    _IMAP4 = imaplib2.IMAP4
+else:
+    _IMAP4 = object
+
+
+class _Verified(_IMAP4):
     """imaplib2 checks no certificate unless given a CA file, and never the host name: wrap the socket
     with the standard library's default context instead (chain and host name checked). imaplib2 also
     reads and writes from two threads at once, which a TLS connection does not bear (OpenSSL reports an
     "internal error" now and then): reads and writes take turns."""
+
+    tls_turns: threading.Lock | None = None  # none before STARTTLS
 
     def ssl_wrap_socket(self) -> None:
         context = ssl.create_default_context(cafile=self.ca_certs)
@@ -34,8 +45,8 @@ class _Verified:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # as imaplib2 does
         self.tls_turns = threading.Lock()
 
-    def read(self, size):
-        turns = getattr(self, "tls_turns", None)  # none before STARTTLS
+    def read(self, size: int) -> bytes:
+        turns = self.tls_turns
         if turns is None:
             return super().read(size)
         with turns:  # without waiting: what woke the reader may be a TLS record with no data (a session ticket)
@@ -48,30 +59,31 @@ class _Verified:
             finally:
                 self.sock.settimeout(timeout)
 
-    def send(self, data):
-        turns = getattr(self, "tls_turns", None)
+    def send(self, data: bytes) -> None:
+        turns = self.tls_turns
         if turns is None:
-            return super().send(data)
+            super().send(data)
+            return
         with turns:
-            return super().send(data)
+            super().send(data)
 
 
 class _IdleStart(imaplib2.imaplib2._IdleCont):
-    def process(self, data, request):
+    def process(self, data: bytes, request: imaplib2.imaplib2.Request) -> None:
         super().process(data, request)  # from now on, the reader thread ends the IDLE on any change
         if self.parent._get_untagged_response("EXISTS", leave=True) is not None:
             self.parent._end_idle()  # announced before that: the reader thread did not end it
         return None
 
 
-class _PromptIdle:
+class _PromptIdle(_IMAP4):
     """imaplib2's ``idle()`` misses an announcement that comes right after the server's "+ idling" (Dovecot
     tells of mail that came since the last command there): its reader thread handles that line before the
     command's thread has noted that the connection idles, and the IDLE lasts until its timeout. Here the
     command's thread, once it has noted it, ends the IDLE itself if an EXISTS came meanwhile; an EXISTS
     the caller has not taken (``response("EXISTS")``) ends it at once too, as news the caller has not seen."""
 
-    def idle(self, timeout=None, **kw):
+    def idle(self, timeout: float | None = None, **kw: Any) -> tuple[str, list[Any]]:
         self.literal = _IdleStart(self, timeout).process
         try:
             return self._simple_command("IDLE", **kw)
@@ -79,17 +91,23 @@ class _PromptIdle:
             self._release_state_change()
 
 
-class _VerifiedIMAP4(_Verified, _PromptIdle, imaplib2.IMAP4):
+class Connection(_Verified, _PromptIdle):
+    """What ``connect`` hands out: an imaplib2 connection (verified TLS, prompt IDLE) with its folder selected."""
+
+    selected_uidvalidity: int  # read when the folder was selected (see connect)
+
+
+class _VerifiedIMAP4(Connection, imaplib2.IMAP4):
     pass
 
 
-class _VerifiedIMAP4_SSL(_Verified, _PromptIdle, imaplib2.IMAP4_SSL):
+class _VerifiedIMAP4_SSL(Connection, imaplib2.IMAP4_SSL):
     pass
 
 
-def connect(settings: MailboxSettings) -> imaplib2.IMAP4:
+def connect(settings: MailboxSettings) -> Connection:
     """Log in (over TLS unless told otherwise) and select the folder."""
-    connection = None
+    connection: Connection | None = None
     try:
         if settings.security == "ssl":
             connection = _VerifiedIMAP4_SSL(settings.host, settings.port, ca_certs=settings.ca_file,
@@ -177,7 +195,8 @@ def fetch(connection: imaplib2.IMAP4, uid: int) -> bytes | None:
         raise ImapError(f"UID FETCH {uid} failed: {data}")
     for item in data or []:
         if isinstance(item, tuple) and len(item) == 2:
-            return item[1]
+            message: bytes = item[1]  # (header, literal): the literal is the message
+            return message
     return None
 
 

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from helpdesk.core.models import UTCDateTime, enum_type, utcnow
 from helpdesk.core.oauth2 import OAuth2Grant
 from helpdesk.core.sealing import SealBroken, unseal
-from helpdesk.extensions import db
+from helpdesk.extensions import Model, db
 
 SECURITY_CHOICES = ("ssl", "starttls", "none")
 AUTH_METHODS = ("password", "oauth2")  # oauth2: SASL XOAUTH2 or OAUTHBEARER with a token of the provider
 
 
-class MailboxState(db.Model):
+class MailboxState(Model):
     """How far a mailbox has been read: UIDs are only comparable within one UIDVALIDITY."""
 
     __tablename__ = "mailbox_states"
@@ -36,7 +36,7 @@ class MailboxState(db.Model):
     is_idling: Mapped[bool] = mapped_column(default=False)
 
 
-class Mailbox(db.Model):
+class Mailbox(Model):
     """A mailbox configured in the administration screens (one more can come from HELPDESK_IMAP_*)."""
 
     __tablename__ = "mailboxes"
@@ -163,7 +163,7 @@ class HeldStatus(enum.StrEnum):
     DISCARDED = "discarded"  # set aside for good; the file is kept
 
 
-class ReceivedMail(db.Model):
+class ReceivedMail(Model):
     """Every message taken from a mailbox (or imported), once: the ledger that makes ingestion exactly-once.
 
     A message is the same as one taken before only when its mailbox, Message-ID and content digest
@@ -187,7 +187,7 @@ class ReceivedMail(db.Model):
     is_message_id_reused: Mapped[bool] = mapped_column(default=False)
 
 
-class HeldMail(db.Model):
+class HeldMail(Model):
     """Mail kept aside whole, for an administrator: filtered (machine-written, off any thread) or
     quarantined (it could not be processed)."""
 
