@@ -41,7 +41,7 @@ from helpdesk.councils.services import council_for_domain
 from helpdesk.extensions import db
 from helpdesk.mail.models import HeldKind, HeldMail, HeldStatus, OutcomeKind, ReceivedMail
 from helpdesk.mail.parsing import ParsedMail, content_digest, parse
-from helpdesk.mail.threads import find_thread
+from helpdesk.mail.threads import find_thread, known_threads
 from helpdesk.tickets import mailing
 from helpdesk.tickets.models import Message, Ticket
 from helpdesk.tickets.services import (MailMessage, TicketData, Upload, blob_store, mark_bounced, new_ticket,
@@ -265,6 +265,8 @@ class Intake:
     councils: dict[str, Council | None] = field(default_factory=dict)
     taken: list[Taken] = field(default_factory=list)
     threads: dict[str, Ticket] = field(default_factory=dict)  # Message-IDs of this chunk → their ticket
+    stored_threads: dict[str, int] = field(default_factory=dict)  # Message-IDs they reference → stored tickets
+    named_tickets: list[Ticket] = field(default_factory=list)  # the tickets they may name, loaded at once
     opened: list[tuple[Ticket, Ticket | None]] = field(default_factory=list)  # (new ticket, ticket it names)
     added: list[tuple[Ticket, Message]] = field(default_factory=list)
 
@@ -276,6 +278,7 @@ class Intake:
             for row in db.session.scalars(select(ReceivedMail).where(ReceivedMail.mailbox == self.mailbox,
                                                                      ReceivedMail.message_id.in_(ids))):
                 self.ledger.setdefault(row.message_id, []).append(row)
+        self.stored_threads, self.named_tickets = known_threads(mails)
         addresses = {mail.from_address for mail in mails if mail.from_address}
         if addresses:
             for contact in db.session.scalars(select(Contact).where(func.lower(Contact.email).in_(addresses))
@@ -364,7 +367,7 @@ class Intake:
     def _route(self, arrival: Arrival, mail: ParsedMail, reused: bool) -> tuple[OutcomeKind, Ticket | None, str]:
         if mail.from_address in self.desk and not mail.automatic:
             mail.automatic, mail.automatic_reason = "auto_reply", "sent by the desk itself"
-        thread = find_thread(mail, self.threads)
+        thread = find_thread(mail, self.threads, self.stored_threads)
         ticket = thread.ticket
         if mail.automatic:
             if ticket is None or thread.by_subject:

@@ -3,11 +3,12 @@ subject names ("[#123]") when the sender may write on it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from helpdesk.auth.models import User
 from helpdesk.councils.services import council_for_address
@@ -26,12 +27,14 @@ class Thread:
     by_subject: bool = False  # found by the subject's tag, not by the Message-IDs it answers
 
 
-def find_thread(mail: ParsedMail, taken: Mapping[str, Ticket] | None = None) -> Thread:
+def find_thread(mail: ParsedMail, taken: Mapping[str, Ticket] | None = None,
+                stored: Mapping[str, int] | None = None) -> Thread:
     """The ticket ``mail`` answers: by the Message-IDs it references (a stored message's, one ``taken``
     in the same chunk and not yet written, or ours, which carry the ticket number), following merges;
-    else by the tag in its subject."""
+    else by the tag in its subject. ``stored``: what ``known_threads`` found for a chunk this mail is in."""
     ids = mail.thread_ids
-    stored = _ticket_numbers(set(ids))
+    if stored is None:
+        stored = _ticket_numbers(set(ids))
     for message_id in ids:
         if taken and (ticket := taken.get(message_id)) is not None:
             return Thread(ticket)
@@ -45,6 +48,21 @@ def find_thread(mail: ParsedMail, taken: Mapping[str, Ticket] | None = None) -> 
     if ticket.merged_into_id:
         ticket = ticket.merged_into
     return Thread(ticket, by_subject=True) if may_write(mail.from_address, ticket) else Thread(None, ticket)
+
+
+def known_threads(mails: Iterable[ParsedMail]) -> tuple[dict[str, int], list[Ticket]]:
+    """For ``find_thread`` on many mails at once: the ticket of each stored message they reference, asked
+    in one query, and every ticket they may name, loaded with its messages in two more. Keep the tickets while the mails are
+    threaded: the session holds them only while someone does, and ``find_thread`` then asks nothing."""
+    mails = list(mails)
+    stored = _ticket_numbers({message_id for mail in mails for message_id in mail.thread_ids})
+    numbers = set(stored.values()) | {number for mail in mails for number in
+                                      [*map(mailing.ticket_from_message_id, mail.thread_ids),
+                                       subject_tag(mail.subject)] if number}
+    # With their messages: a message joining a ticket re-indexes it, and ``may_write`` reads who wrote.
+    tickets = db.session.scalars(select(Ticket).where(Ticket.id.in_(sorted(numbers)))
+                                 .options(selectinload(Ticket.messages))).all() if numbers else []
+    return stored, list(tickets)
 
 
 def _ticket_numbers(message_ids: set[str]) -> dict[str, int]:

@@ -147,6 +147,7 @@ def acknowledge_all(tickets: list[Ticket], now: datetime) -> dict[int, Message]:
     desk = desk_addresses()
     addresses = {(ticket.requester_email or "").lower() for ticket in tickets} - desk - {""}
     recent = recently_acknowledged(sorted(addresses), now) if addresses else set()
+    recipients.languages_of(addresses)  # asked once for them all (then kept for the transaction)
     written: dict[int, tuple[Message, dict[str, Any]]] = {}
     for ticket in tickets:
         address = (ticket.requester_email or "").lower()

@@ -216,10 +216,10 @@ def test_a_message_whose_content_fails_is_quarantined_and_its_chunk_is_taken(app
     setting()
     find_thread = intake.find_thread
 
-    def failing(parsed, taken=None):
+    def failing(parsed, taken=None, stored=None):
         if parsed.message_id == "<m4@example.cat>":
             raise ValueError("a rule nobody foresaw")
-        return find_thread(parsed, taken)
+        return find_thread(parsed, taken, stored)
     monkeypatch.setattr(intake, "find_thread", failing)
     outcomes = ingest_many([arrive(raw, f"{number}.eml") for number, raw in enumerate(raws, 1)], "import", NOW)
     assert [outcome.kind for outcome in outcomes] == ["new_ticket", "new_ticket", "new_ticket", "quarantined",
