@@ -24,11 +24,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from itertools import islice
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 from flask import current_app
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy import exc as sa_exc
 
 from helpdesk.auth.models import User
@@ -138,7 +139,7 @@ def read_many(raws: Iterable[tuple[str, bytes]], jobs: int = 1) -> Iterator[Arri
         return
     items = iter(raws)
     with multiprocessing.get_context("fork").Pool(jobs) as pool:  # forked: the workers need not start the app
-        ahead: deque = deque()
+        ahead: deque[tuple[str, AsyncResult[list[Arrival]]]] = deque()
         while window := list(islice(items, CHUNK)):
             ahead.append((window[0][0], pool.map_async(reader, window, chunksize=max(1, len(window) // (jobs * 4)))))
             if len(ahead) > 2:
@@ -147,7 +148,7 @@ def read_many(raws: Iterable[tuple[str, bytes]], jobs: int = 1) -> Iterator[Arri
             yield from _results(*ahead.popleft())
 
 
-def _results(source: str, pending) -> list[Arrival]:
+def _results(source: str, pending: AsyncResult[list[Arrival]]) -> list[Arrival]:
     try:
         return pending.get()
     except Exception as error:  # the store failed in a worker: say where, as the main process would
@@ -283,13 +284,13 @@ class Intake:
         if addresses:
             for contact in db.session.scalars(select(Contact).where(func.lower(Contact.email).in_(addresses))
                                               .order_by(Contact.id.desc())):
-                self.contacts[contact.email.lower()] = contact  # the first of several with one address
+                self.contacts[(contact.email or "").lower()] = contact  # the first of several with one address
 
     @contextmanager
     def writing(self) -> Iterator[None]:
         """While the chunk is taken: nothing is flushed before ``write`` (what this chunk took is known
         here, not asked of the database), and audit events and the search index are kept for it."""
-        with db.session.no_autoflush, audit.collected(), search.collected(db.session):
+        with db.session.no_autoflush, audit.collected(), search.collected(db.session()):
             yield
 
     def take(self, arrival: Arrival) -> None:
@@ -350,15 +351,15 @@ class Intake:
         for ticket, message in self.added:
             received(ticket, message)
         mailing.acknowledge_all([ticket for ticket, _ in self.opened], self.now)
-        rows = [taken for taken in self.taken if taken.kind is not OutcomeKind.DUPLICATE and taken.row]
-        if rows:
+        ledger = [(taken.row, taken.ticket) for taken in self.taken
+                  if taken.kind is not OutcomeKind.DUPLICATE and taken.row is not None]
+        if ledger:
             columns = [column.key for column in ReceivedMail.__table__.columns if column.key != "id"]
-            for taken in rows:
-                taken.row.ticket_id = taken.ticket.id if taken.ticket is not None else None
-            db.session.execute(insert(ReceivedMail), [{key: getattr(taken.row, key) for key in columns}
-                                                      for taken in rows])
+            for row, on in ledger:
+                row.ticket_id = on.id if on is not None else None
+            db.session.execute(insert(ReceivedMail), [{key: getattr(row, key) for key in columns} for row, _ in ledger])
         audit.write_collected()
-        search.write_collected(db.session)
+        search.write_collected(db.session())
         db.session.flush()
         return [Outcome(taken.kind, taken.ticket.id if taken.ticket is not None else
                         (taken.row.ticket_id if taken.row is not None else None), taken.detail,
@@ -444,7 +445,7 @@ def ticket_data(mail: ParsedMail, contact: Contact | None, council: Council | No
     body = mail.text
     if mentioned is not None:
         body = f"[{mentioned.reference}] {body}"
-    message_fields: dict = {**fields(mail), "body_html": _html(mail), "is_message_id_reused": reused}
+    message_fields: dict[str, Any] = {**fields(mail), "body_html": _html(mail), "is_message_id_reused": reused}
     return TicketData(
         subject=mail.subject or "(sense assumpte)", body=body, channel=Channel.EMAIL,
         council_id=council.id if council else None, requester_contact_id=contact.id if contact else None,
@@ -473,7 +474,7 @@ def retry(held: HeldMail, now: datetime | None = None) -> Outcome:
     reason = arrival.problem
     if arrival.mail is not None:
         try:
-            db.session.execute(ReceivedMail.__table__.delete().where(
+            db.session.execute(delete(ReceivedMail).where(
                 ReceivedMail.mailbox == held.mailbox, ReceivedMail.raw_sha256 == held.raw_sha256,
                 ReceivedMail.outcome == OutcomeKind.QUARANTINED))
             intake = Intake(held.mailbox, now, [arrival])
@@ -489,7 +490,7 @@ def retry(held: HeldMail, now: datetime | None = None) -> Outcome:
                 raise Outage(arrival.source, error, 0) from error
             log.exception("quarantined message %s failed again", held_id)
             reason = f"{error.__class__.__name__}: {error}"
-    held = db.session.get(HeldMail, held_id)
+    held = db.session.get_one(HeldMail, held_id)
     held.reason = f"{reason} (retried {now:%Y-%m-%d %H:%M} UTC)"[:4000]
     _commit(arrival.source, 0)
     return Outcome(OutcomeKind.QUARANTINED, detail=reason, source=arrival.source)
@@ -505,5 +506,5 @@ def _commit(source: str, taken: int) -> None:
         raise
 
 
-def held_query(kind: HeldKind):
+def held_query(kind: HeldKind) -> Select[tuple[HeldMail]]:
     return select(HeldMail).where(HeldMail.kind == kind, HeldMail.status == HeldStatus.HELD).order_by(HeldMail.id.desc())

@@ -40,13 +40,12 @@ def find_thread(mail: ParsedMail, taken: Mapping[str, Ticket] | None = None,
             return Thread(ticket)
         number = stored.get(message_id) or mailing.ticket_from_message_id(message_id)
         if number and (ticket := db.session.get(Ticket, number)) is not None:
-            return Thread(ticket.merged_into if ticket.merged_into_id else ticket)
+            return Thread(ticket.merged_into or ticket)
     number = subject_tag(mail.subject)
     ticket = db.session.get(Ticket, number) if number is not None else None
     if ticket is None:
         return Thread(None)
-    if ticket.merged_into_id:
-        ticket = ticket.merged_into
+    ticket = ticket.merged_into or ticket
     return Thread(ticket, by_subject=True) if may_write(mail.from_address, ticket) else Thread(None, ticket)
 
 
@@ -69,8 +68,9 @@ def _ticket_numbers(message_ids: set[str]) -> dict[str, int]:
     """The ticket of each stored message among ``message_ids`` (the latest, should one id be on several)."""
     if not message_ids:
         return {}
-    return dict(db.session.execute(select(Message.message_id, Message.ticket_id)
-                                   .where(Message.message_id.in_(message_ids)).order_by(Message.id)).all())
+    rows = db.session.execute(select(Message.message_id, Message.ticket_id)
+                              .where(Message.message_id.in_(message_ids)).order_by(Message.id))
+    return {message_id: ticket_id for message_id, ticket_id in rows if message_id}
 
 
 def subject_tag(subject: str) -> int | None:
