@@ -35,6 +35,11 @@ class MailboxState(Model):
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_idling: Mapped[bool] = mapped_column(default=False)
 
+    @property
+    def is_failing(self) -> bool:
+        """The last attempt failed: no fetch has worked since ``last_error``."""
+        return self.failed_at is not None and (self.fetched_at is None or self.failed_at > self.fetched_at)
+
 
 class Mailbox(Model):
     """A mailbox configured in the administration screens (one more can come from HELPDESK_IMAP_*)."""

@@ -167,7 +167,7 @@ def mailbox_state_facts(settings: MailboxSettings, state: MailboxState | None, n
     problem = max(timedelta(minutes=config["STATUS_FETCH_PROBLEM_MINUTES"]), 4 * poll)
     fetched_at = state.fetched_at if state else None
     failed_at = state.failed_at if state else None
-    failing = failed_at is not None and (fetched_at is None or failed_at > fetched_at)
+    failing = state is not None and state.is_failing
     if fetched_at is None:
         fetched = State.PROBLEM if failing else State.WARNING
     else:

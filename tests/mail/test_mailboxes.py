@@ -143,3 +143,22 @@ def test_a_password_sealed_under_another_secret_key_is_reported_not_used(app, do
     mailboxes, problems = configured_mailboxes(app.config)
     assert mailboxes == []
     assert problems == [f"{USER}@127.0.0.1/INBOX: sealed with another SECRET_KEY: type the password again"]
+
+
+def test_the_mailbox_list_shows_an_error_only_until_a_fetch_works_again(client, app, dovecot, fetchers):
+    admin(client)
+    mailbox = Mailbox(host="127.0.0.1", port=dovecot.port, security="none", username=USER,
+                      password_sealed=seal(PASSWORD, app.config["SECRET_KEY"]), folder="INBOX",
+                      processed_folder="", poll_seconds=30, is_active=True)
+    db.session.add(mailbox)
+    db.session.commit()
+    [settings], _ = configured_mailboxes(app.config)
+    fetcher = fetchers(settings)
+    fetcher._failed(ConnectionRefusedError(111, "Connection refused"))  # as the fetcher's loop records a failure
+    page = text(client.get("/admin/mail/mailboxes"))
+    assert "Connection refused" in page and "funciona" not in page
+    time.sleep(0.01)
+    assert fetcher.fetch_once() == 0  # the server answers again, with nothing new
+    page = text(client.get("/admin/mail/mailboxes"))
+    assert "Connection refused" not in page and "funciona" in page
+    assert "Connection refused" not in text(client.get(f"/admin/mail/mailboxes/{mailbox.id}"))
