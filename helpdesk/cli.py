@@ -292,8 +292,10 @@ def mail_poll_command(once: bool) -> None:
 
     from flask import current_app
 
-    from helpdesk.mail.models import configured_mailboxes
     from helpdesk.mail.fetching import Fetcher, FetcherPool
+    from helpdesk.mail.imap import ImapError
+    from helpdesk.mail.intake import Outage
+    from helpdesk.mail.models import configured_mailboxes
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = current_app._get_current_object()
@@ -304,12 +306,20 @@ def mail_poll_command(once: bool) -> None:
         _fail("no mailbox configured: add one in Administration → Mailboxes, or set HELPDESK_IMAP_HOST, "
               "HELPDESK_IMAP_USERNAME and HELPDESK_IMAP_PASSWORD")
     if once:
+        failed = []
         for settings in mailboxes:
             fetcher = Fetcher(app, settings)
             try:
                 click.echo(f"{settings.name}: {fetcher.fetch_once()} new message(s) taken in.")
+            except Outage as outage:
+                failed.append(f"{settings.name}: {outage} (the database, the file store or the disk failed; the "
+                              "message stays on the server and is taken at the next fetch)")
+            except (ImapError, OSError) as error:
+                failed.append(f"{settings.name}: {error.__class__.__name__}: {error}")
             finally:
                 fetcher.close()
+        if failed:
+            _fail("\n".join(failed))
         return
     stop = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):

@@ -119,3 +119,17 @@ def test_tickets_export_writes_json_and_csv_files(run, app, tmp_path):
     result = run("tickets", "export", "--format", "csv")
     assert result.stdout.splitlines()[0].startswith("number,subject,status")
     assert len(result.stdout.splitlines()) == 5
+
+
+def test_poll_once_says_which_mailbox_could_not_be_reached_without_a_traceback(run):
+    import socket
+    with socket.socket() as closed:  # a port nothing listens on: the connection is refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = run("db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    result = run("mail", "poll", "--once", HELPDESK_IMAP_HOST="127.0.0.1", HELPDESK_IMAP_PORT=str(port),
+                 HELPDESK_IMAP_SECURITY="none", HELPDESK_IMAP_USERNAME="suport", HELPDESK_IMAP_PASSWORD="x")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("Error: suport@127.0.0.1/INBOX: ") and "Connection refused" in result.stderr
