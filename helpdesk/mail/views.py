@@ -15,7 +15,7 @@ from helpdesk.mail.models import Mailbox, MailboxSettings
 from helpdesk.core.models import utcnow
 from helpdesk.core.pagination import paginate
 from helpdesk.extensions import db
-from helpdesk.mail.mailboxes import MailboxData, MailboxForm, mailbox_states, save_mailbox, try_mailbox
+from helpdesk.mail.mailboxes import AUTH_LABELS, MailboxData, MailboxForm, mailbox_states, save_mailbox, try_mailbox
 from helpdesk.mail.intake import held_query, retry, ticket_held
 from helpdesk.mail.models import HeldKind, HeldMail, HeldStatus
 from helpdesk.tickets.services import blob_store
@@ -78,7 +78,7 @@ def discard(held_id: int) -> ResponseReturnValue:
 def mailboxes() -> ResponseReturnValue:
     items = db.session.scalars(db.select(Mailbox).order_by(Mailbox.host, Mailbox.username, Mailbox.folder)).all()
     return render_template("mail/mailboxes.html", mailboxes=items, states=mailbox_states(),
-                           from_config=MailboxSettings.from_config(current_app.config))
+                           from_config=MailboxSettings.from_config(current_app.config), sign_in=AUTH_LABELS)
 
 
 @bp.route("/mailboxes/new", methods=["GET", "POST"], defaults={"mailbox_id": None})

@@ -172,7 +172,8 @@ def test_a_refused_client_is_shown_on_the_mailbox_screen_and_by_try_the_connecti
               "check the client id and the client secret, and that the secret has not expired.")
     assert _last_error(mailbox.name) == advice
     assert advice in text(admin.get(f"/admin/mail/mailboxes/{mailbox.id}"))
-    assert advice in text(admin.get("/admin/mail/mailboxes"))
+    listed = text(admin.get("/admin/mail/mailboxes"))
+    assert advice in listed and "Sign-in" in listed and "OAuth2 (Microsoft 365, Google Workspace)" in listed
     assert f"Could not connect: {advice}" in try_it(admin, mailbox)
 
 
