@@ -28,11 +28,28 @@ DEFAULTS: dict[str, Any] = {
     "TIMEZONE": "Europe/Madrid",
     "SESSION_COOKIE_SECURE": True,
     "SESSION_LIFETIME_HOURS": 12,
-    # Login throttling: refuse further attempts for LOGIN_THROTTLE_MINUTES after this many failures
-    # inside that window, counted per account and per client address.
+    # Staff sessions end after this many idle minutes (ENS); council users' after SESSION_LIFETIME_HOURS.
+    "SESSION_IDLE_MINUTES_STAFF": 30,
+    # Login throttling without lock-outs: after LOGIN_MAX_FAILURES_PER_ACCOUNT failures of one account from
+    # one address, that pair waits (1, 2, 4 … minutes, at most LOGIN_THROTTLE_MINUTES); an address that fails
+    # LOGIN_MAX_FAILURES_PER_ADDRESS times inside LOGIN_THROTTLE_MINUTES waits whatever account it tries.
     "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
     "LOGIN_THROTTLE_MINUTES": 15,
+    # The account's owner is told once a day by e-mail when it fails this many times in an hour.
+    "LOGIN_ATTACK_NOTICE_FAILURES": 20,
+    # Roles that must sign in with a second factor (TOTP), separated by commas; empty: nobody must.
+    "SECOND_FACTOR_ROLES": "admin,agent,technician,catalogue_manager,otpgl_approver",
+    # Invitation and password-reset links: how long they work.
+    "INVITATION_DAYS": 7,
+    "PASSWORD_RESET_MINUTES": 60,
+    # Argon2id cost of a password hash (memory in KiB, passes); old hashes are upgraded at sign-in.
+    "PASSWORD_HASH_MEMORY_KIB": 65536,
+    "PASSWORD_HASH_TIME_COST": 3,
+    # The sign-in record (sign-ins, failures, resets, second factors, invitations) is kept this many days.
+    "SIGN_IN_RECORD_DAYS": 730,
+    # Tickets closed more than this many years ago are pseudonymised by `helpdesk privacy purge`; 0: never.
+    "PRIVACY_RETENTION_YEARS": 0,
     "PAGE_SIZE": 25,
     # How many reverse proxies (nginx, a load balancer) stand before the app and set X-Forwarded-*.
     "TRUSTED_PROXIES": 0,
@@ -238,15 +255,29 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError("STATUS_DISK_WARNING_PERCENT", "must be between the problem's percentage and 100")
     if config["HEALTH_TOKEN"] and len(config["HEALTH_TOKEN"]) < MIN_SECRET_KEY_LENGTH:
         raise ConfigError("HEALTH_TOKEN", f"too short: use at least {MIN_SECRET_KEY_LENGTH} random characters")
-    for name in ("LOGIN_MAX_FAILURES_PER_ACCOUNT", "LOGIN_MAX_FAILURES_PER_ADDRESS",
-                 "LOGIN_THROTTLE_MINUTES", "PAGE_SIZE", "SESSION_LIFETIME_HOURS"):
+    for name in ("LOGIN_MAX_FAILURES_PER_ACCOUNT", "LOGIN_MAX_FAILURES_PER_ADDRESS", "LOGIN_ATTACK_NOTICE_FAILURES",
+                 "LOGIN_THROTTLE_MINUTES", "PAGE_SIZE", "SESSION_LIFETIME_HOURS", "SESSION_IDLE_MINUTES_STAFF",
+                 "INVITATION_DAYS", "PASSWORD_RESET_MINUTES", "PASSWORD_HASH_TIME_COST", "SIGN_IN_RECORD_DAYS"):
         if config[name] < 1:
             raise ConfigError(name, f"must be at least 1, got {config[name]}")
+    if config["PRIVACY_RETENTION_YEARS"] < 0:
+        raise ConfigError("PRIVACY_RETENTION_YEARS", "must be 0 (never) or a number of years")
+    if config["PASSWORD_HASH_MEMORY_KIB"] < 8:
+        raise ConfigError("PASSWORD_HASH_MEMORY_KIB", "must be at least 8")
+    roles = {"admin", "agent", "technician", "catalogue_manager", "otpgl_approver", "council_user"}
+    unknown = [name for name in second_factor_roles(config) if name not in roles]
+    if unknown:
+        raise ConfigError("SECOND_FACTOR_ROLES", f"unknown role {unknown[0]!r}: use {', '.join(sorted(roles))}")
     try:
         from zoneinfo import ZoneInfo
         ZoneInfo(config["TIMEZONE"])
     except (ValueError, KeyError, OSError):
         raise ConfigError("TIMEZONE", f"unknown time zone {config['TIMEZONE']!r}") from None
+
+
+def second_factor_roles(config: Mapping[str, Any]) -> set[str]:
+    """The role names of SECOND_FACTOR_ROLES."""
+    return {name.strip() for name in config["SECOND_FACTOR_ROLES"].split(",") if name.strip()}
 
 
 def _validate_smtp_oauth2(config: dict[str, Any]) -> None:
