@@ -14,11 +14,12 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from helpdesk.auth.access import staff_required
-from helpdesk.core import audit
+from helpdesk.core import audit, throttle
 from helpdesk.core.errors import DomainError
 from helpdesk.core.forms import id_argument, show_error
 from helpdesk.core.models import transaction_cache, utcnow
 from helpdesk.core.templating import describe_field
+from helpdesk.core.throttle import rate_limited, reader_or_address
 from helpdesk.extensions import db
 from helpdesk.kb import services
 from helpdesk.kb.forms import ArticleForm, FeedbackForm
@@ -27,6 +28,14 @@ from helpdesk.tickets import mailing
 
 bp = Blueprint("kb", __name__)
 SUGGESTIONS = 5
+# The public pages' limits, per signed-in account or else per address (throttle: that many at once, then one
+# every period / limit). Suggestions come as someone types (300 ms after the last key): a minute of steady
+# typing stays under 60. A reader votes once per article and session; 10 an hour per article stops vote
+# stuffing by throwing the cookie away. Views beyond 10 an hour per article are not counted (the page still
+# opens), so no one can push an article up the report by reloading it.
+SUGGESTIONS_PER_MINUTE = 60
+VOTES_PER_HOUR = 10
+COUNTED_VIEWS_PER_HOUR = 10
 
 describe_field("slug", _l("Address"))
 describe_field("tags", _l("Tags"))
@@ -62,15 +71,22 @@ def faq():
 @bp.get("/faq/<slug>")
 def article(slug: str):
     item = _article(slug)
-    services.record_view(item, _reader(), suggested=request.args.get("from") == "suggestion")
-    db.session.commit()
+    if throttle.hit(f"faq-view:{reader_or_address()}:{item.id}", COUNTED_VIEWS_PER_HOUR, timedelta(hours=1),
+                    utcnow()).allowed:
+        services.record_view(item, _reader(), suggested=request.args.get("from") == "suggestion")
+        db.session.commit()
     text = item.text(language())
     return render_template("kb/article.html", item=item, text=text, body=Markup(services.render(text.body)),
                            form=FeedbackForm(), voted=item.id in session.get("kb_voted", []),
                            labels=services.CATEGORY_LABELS)
 
 
+def _reader_and_article() -> str:
+    return f"{reader_or_address()}:{request.view_args['slug'] if request.view_args else ''}"
+
+
 @bp.post("/faq/<slug>/feedback")
+@rate_limited("faq-feedback", limit=VOTES_PER_HOUR, per=timedelta(hours=1), by=_reader_and_article)
 def feedback(slug: str):
     item = _article(slug)
     if not FeedbackForm().validate_on_submit():
@@ -85,6 +101,8 @@ def feedback(slug: str):
 
 
 @bp.get("/faq/suggest")
+@rate_limited("faq-suggest", limit=SUGGESTIONS_PER_MINUTE, per=timedelta(minutes=1), by=reader_or_address,
+              json=True)
 def suggest():
     """Up to five articles for what someone is typing (JSON), for the ticket form and the reply box."""
     query = request.args.get("q", "").strip()[:500]
