@@ -9,7 +9,9 @@ from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from helpdesk.auth.models import Role
 from helpdesk.core.models import TimestampMixin, UTCDateTime, council_scope, enum_type
+from helpdesk.core.sealing import SealBroken, seal, unseal
 from helpdesk.extensions import db
+from helpdesk.instances.decidim import ApiCredentials, ApiToken
 from helpdesk.instances.states import InstanceStatus
 
 URL_MAX_LENGTH = 255
@@ -34,6 +36,23 @@ KNOWN_MODULES = {
 }
 
 INSTANCE_EDITORS = frozenset({Role.ADMIN, Role.TECHNICIAN})
+CREDENTIAL_MAX_LENGTH = 255
+SECRET_MAX_LENGTH = 1000
+
+# What the last look at the platform's API (a refresh or the monitor) said about getting in; "" not known yet.
+API_ACCESS_LABELS = {
+    "open": _l("The API answers without credentials."),
+    "signed_in": _l("The API answers with the instance's API credentials."),
+    "forced_login": _l("The platform forces everyone to sign in: its API does not answer the desk."),
+    "missing": _l("This platform requires API credentials and none are set: add the key and secret of an API "
+                  "user (made in the platform's system panel) on the instance's edit page."),
+    "refused": _l("The platform refused the instance's API credentials: check the API key and secret (the API "
+                  "user may have been removed or its secret changed)."),
+    "unusable": _l("The instance's API credentials cannot be used: the platform offers no API sign-in (Decidim "
+                   "before 0.31), or signed in without giving a token (its DECIDIM_API_JWT_SECRET may be unset)."),
+    "unreadable": _l("The API secret was saved under another secret key of the desk: type it again."),
+}
+API_ACCESS_PROBLEMS = frozenset({"forced_login", "missing", "refused", "unusable", "unreadable"})
 
 
 class PlatformInstance(TimestampMixin, db.Model):
@@ -58,6 +77,16 @@ class PlatformInstance(TimestampMixin, db.Model):
     failures_in_a_row: Mapped[int] = mapped_column(default=0)
     health_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     down_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Decidim 0.31+ API credentials (an API user of the platform's system panel), the secret and the token
+    # they obtain sealed (core.sealing); the token is reused until it expires. None: not set.
+    api_key: Mapped[str | None] = mapped_column(String(CREDENTIAL_MAX_LENGTH))
+    api_secret_sealed: Mapped[str | None] = mapped_column(Text)
+    api_token_sealed: Mapped[str | None] = mapped_column(Text)
+    api_token_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    api_access: Mapped[str] = mapped_column(String(16), default="")  # a key of API_ACCESS_LABELS, or ""
+    # The desk's OAuth application on the platform (for signing people in with it), the secret sealed.
+    oauth_client_id: Mapped[str | None] = mapped_column(String(CREDENTIAL_MAX_LENGTH))
+    oauth_client_secret_sealed: Mapped[str | None] = mapped_column(Text)
 
     council = relationship("Council", backref=backref("instances", order_by="PlatformInstance.id"))
 
@@ -66,6 +95,30 @@ class PlatformInstance(TimestampMixin, db.Model):
     @property
     def host(self) -> str:
         return self.base_url.removeprefix("https://")
+
+    @property
+    def has_api_credentials(self) -> bool:
+        return bool(self.api_key and self.api_secret_sealed)
+
+    def api_credentials(self, secret_key: str) -> ApiCredentials | None:
+        """The key, secret and kept token to read the API with (None when not set); SealBroken when they
+        were sealed under another SECRET_KEY (a token that cannot be unsealed is only dropped)."""
+        if not self.has_api_credentials:
+            return None
+        credentials = ApiCredentials(str(self.api_key), unseal(str(self.api_secret_sealed), secret_key))
+        if self.api_token_sealed:
+            try:
+                credentials.token = ApiToken(unseal(self.api_token_sealed, secret_key), self.api_token_expires_at)
+            except SealBroken:
+                credentials.token = None  # signing in again gives a new one
+        return credentials
+
+    def keep_api_token(self, credentials: ApiCredentials | None, secret_key: str) -> None:
+        """Keep the token a client obtained (sealed), so the next look reuses it until it expires."""
+        if credentials is not None and credentials.token_changed and credentials.token is not None:
+            self.api_token_sealed = seal(credentials.token.value, secret_key)
+            self.api_token_expires_at = credentials.token.expires_at
+            credentials.token_changed = False
 
     @staticmethod
     def visible_to(user) -> ColumnElement[bool]:

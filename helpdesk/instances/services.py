@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -11,12 +14,14 @@ from sqlalchemy import select
 
 from helpdesk.auth.models import Role, User
 from helpdesk.core import audit
-from helpdesk.core.errors import DomainError, InvalidTransition, NotAllowed
+from helpdesk.core.errors import DomainError, InvalidTransition, NotAllowed, Problems
+from helpdesk.core.sealing import SealBroken, seal
 from helpdesk.core.validation import normalise_domain
 from helpdesk.councils.models import Council
 from helpdesk.extensions import db
-from helpdesk.instances.decidim import DecidimClient, DecidimError
-from helpdesk.instances.models import INSTANCE_EDITORS, KNOWN_MODULES, VERSION_PATTERN, DecidimRelease, PlatformInstance
+from helpdesk.instances.decidim import ACCESS_BY_CODE, ApiCredentials, DecidimClient, DecidimError
+from helpdesk.instances.models import (CREDENTIAL_MAX_LENGTH, INSTANCE_EDITORS, KNOWN_MODULES, SECRET_MAX_LENGTH,
+                                       VERSION_PATTERN, DecidimRelease, PlatformInstance)
 from helpdesk.instances.states import ALLOWED_TRANSITIONS, InstanceStatus, can_change
 
 
@@ -26,6 +31,19 @@ class InstanceData:
     decidim_version: str = ""
     enabled_modules: tuple[str, ...] = ()
     notes: str = ""
+
+
+@dataclass(frozen=True)
+class CredentialsData:
+    """What the edit form says of an instance's API credentials and OAuth application. An empty secret keeps
+    the stored one; ``remove_*`` clears the pair (and, for the API, the token it obtained)."""
+
+    api_key: str = ""
+    api_secret: str = ""
+    remove_api: bool = False
+    oauth_client_id: str = ""
+    oauth_client_secret: str = ""
+    remove_oauth: bool = False
 
 
 def normalise_base_url(raw: str) -> str:
@@ -114,17 +132,107 @@ def change_instance_status(actor: User | None, instance: PlatformInstance, statu
     audit.record(actor, "status_changed", instance, {"status": {"before": before.value, "after": status.value}})
 
 
-def refresh_facts(instance: PlatformInstance, now, client_factory=None) -> bool:
+def change_credentials(actor: User | None, instance: PlatformInstance, data: CredentialsData) -> bool:
+    """Set, keep or remove an instance's API credentials and OAuth application; the audit says which changed,
+    never their values. True when something changed."""
+    require_instance_editor(actor)
+    Problems.raise_if_any(_credential_problems(instance, data))
+    secret_key = current_app.config["SECRET_KEY"]
+    changes: dict[str, dict[str, Any]] = {}
+    api_key, oauth_client_id = data.api_key.strip(), data.oauth_client_id.strip()
+    if data.remove_api:
+        if instance.api_key or instance.api_secret_sealed:
+            changes["api_credentials"] = {"before": "••••", "after": None}
+        instance.api_key = instance.api_secret_sealed = None
+        _forget_api_token(instance)
+    elif api_key != (instance.api_key or "") or data.api_secret:
+        if api_key != (instance.api_key or ""):
+            changes["api_key"] = {"before": "••••" if instance.api_key else None, "after": "••••"}
+        if data.api_secret:
+            changes["api_secret"] = {"before": "••••" if instance.api_secret_sealed else None, "after": "••••"}
+            instance.api_secret_sealed = seal(data.api_secret, secret_key)
+        instance.api_key = api_key
+        _forget_api_token(instance)  # it belongs to the API user before the change
+    if data.remove_oauth:
+        if instance.oauth_client_id or instance.oauth_client_secret_sealed:
+            changes["oauth_application"] = {"before": "••••", "after": None}
+        instance.oauth_client_id = instance.oauth_client_secret_sealed = None
+    else:
+        if oauth_client_id != (instance.oauth_client_id or ""):
+            changes["oauth_client_id"] = {"before": "••••" if instance.oauth_client_id else None, "after": "••••"}
+            instance.oauth_client_id = oauth_client_id
+        if data.oauth_client_secret:
+            changes["oauth_client_secret"] = {"before": "••••" if instance.oauth_client_secret_sealed else None,
+                                              "after": "••••"}
+            instance.oauth_client_secret_sealed = seal(data.oauth_client_secret, secret_key)
+    if changes:
+        audit.record(actor, "credentials_changed", instance, changes)
+    return bool(changes)
+
+
+def _forget_api_token(instance: PlatformInstance) -> None:
+    instance.api_token_sealed, instance.api_token_expires_at, instance.api_access = None, None, ""
+
+
+def _credential_problems(instance: PlatformInstance, data: CredentialsData) -> list[DomainError]:
+    """Each pair goes together: a key needs a secret (typed now or kept) and a secret needs a key."""
+    problems = []
+    if not data.remove_api:
+        key, has_secret = data.api_key.strip(), bool(data.api_secret or instance.api_secret_sealed)
+        if len(key) > CREDENTIAL_MAX_LENGTH or len(data.api_secret) > SECRET_MAX_LENGTH:
+            problems.append(DomainError(_l("The API key or secret is too long."), "api_key"))
+        elif key and not has_secret:
+            problems.append(DomainError(_l("Type the API secret that goes with the key."), "api_secret"))
+        elif has_secret and not key:
+            problems.append(DomainError(_l("Type the API key that goes with the secret, or tick “Remove the API "
+                                           "credentials”."), "api_key"))
+    if not data.remove_oauth:
+        client_id = data.oauth_client_id.strip()
+        has_secret = bool(data.oauth_client_secret or instance.oauth_client_secret_sealed)
+        if len(client_id) > CREDENTIAL_MAX_LENGTH or len(data.oauth_client_secret) > SECRET_MAX_LENGTH:
+            problems.append(DomainError(_l("The OAuth client id or secret is too long."), "oauth_client_id"))
+        elif client_id and not has_secret:
+            problems.append(DomainError(_l("Type the OAuth client secret that goes with the client id."),
+                                        "oauth_client_secret"))
+        elif has_secret and not client_id:
+            problems.append(DomainError(_l("Type the OAuth client id that goes with the secret, or tick “Remove "
+                                           "the OAuth application”."), "oauth_client_id"))
+    return problems
+
+
+ClientFactory = Callable[[str, "ApiCredentials | None"], DecidimClient]
+
+
+def api_access_after(error: DecidimError | None, credentials: ApiCredentials | None) -> str:
+    """What a look at the API says about getting in (a key of models.API_ACCESS_LABELS, "" for not known)."""
+    if error is None:
+        return "signed_in" if credentials is not None else "open"
+    return ACCESS_BY_CODE.get(error.code, "")
+
+
+def refresh_facts(instance: PlatformInstance, now: datetime, client_factory: ClientFactory | None = None) -> bool:
     """Ask the platform what it runs; keep what it says (and the modules it uses), or why it could not
     be asked (the previous facts stay). True when the refresh worked."""
-    factory = client_factory or (lambda url: DecidimClient(url, timeout=current_app.config["DECIDIM_TIMEOUT_SECONDS"]))
+    secret_key = current_app.config["SECRET_KEY"]
+    factory = client_factory or (lambda url, credentials: DecidimClient(
+        url, timeout=current_app.config["DECIDIM_TIMEOUT_SECONDS"], credentials=credentials))
     instance.facts_checked_at = now
     try:
-        with factory(instance.base_url) as client:
+        credentials = instance.api_credentials(secret_key)
+    except SealBroken:
+        instance.api_access = "unreadable"
+        instance.facts_error = "credentials_unreadable: the API secret was sealed under another SECRET_KEY"
+        return False
+    try:
+        with factory(instance.base_url, credentials) as client:
             facts = client.facts()
     except DecidimError as error:
+        instance.keep_api_token(credentials, secret_key)  # a token obtained before a later query failed
+        instance.api_access = api_access_after(error, credentials) or instance.api_access
         instance.facts_error = f"{error.code}: {error.detail}"[:2000]
         return False
+    instance.keep_api_token(credentials, secret_key)
+    instance.api_access = api_access_after(None, credentials)
     before = audit.snapshot(instance, PlatformInstance.AUDITED)
     if facts.version:
         instance.decidim_version = facts.version.removeprefix("v")[:32]

@@ -20,12 +20,12 @@ from helpdesk.core.templating import describe_field
 from helpdesk.councils.models import Council
 from helpdesk.extensions import db
 from helpdesk.instances.forms import InstanceForm, ReleaseForm, StatusForm
-from helpdesk.instances.models import INSTANCE_EDITORS, KNOWN_MODULES, PlatformInstance
+from helpdesk.instances.models import API_ACCESS_LABELS, API_ACCESS_PROBLEMS, INSTANCE_EDITORS, KNOWN_MODULES, PlatformInstance
 from helpdesk.instances.releases import STATE_LABELS, newest_in_line
 from helpdesk.instances.releases import all_releases as release_list
 from helpdesk.instances.releases import state as version_state
-from helpdesk.instances.services import (InstanceData, change_instance_status, create_instance, refresh_facts, save_release,
-                                         update_instance)
+from helpdesk.instances.services import (CredentialsData, InstanceData, change_credentials, change_instance_status,
+                                         create_instance, refresh_facts, save_release, update_instance)
 from helpdesk.instances.states import ALLOWED_TRANSITIONS, STATUS_LABELS, InstanceStatus
 
 bp = Blueprint("instances", __name__)
@@ -44,6 +44,12 @@ describe_field("base_url", _l("Address"))
 describe_field("decidim_version", _l("Decidim version"))
 describe_field("enabled_modules", _l("Enabled modules"), KNOWN_MODULES)
 describe_field("status", _l("Status"), STATUS_LABELS)
+describe_field("api_key", _l("API key"))
+describe_field("api_secret", _l("API secret"))
+describe_field("api_credentials", _l("API credentials"))
+describe_field("oauth_client_id", _l("OAuth client id"))
+describe_field("oauth_client_secret", _l("OAuth client secret"))
+describe_field("oauth_application", _l("OAuth application"))
 
 
 @bp.get("/instances")
@@ -71,10 +77,12 @@ def _council_choices():
 def new():
     form = InstanceForm(council_id=id_argument(request.args, "council"))
     form.council_id.choices = _council_choices()
+    form.describe_secrets(None)
     if form.validate_on_submit():
         council = db.get_or_404(Council, form.council_id.data)
         try:
             instance = create_instance(current_user, council, _instance_data(form))
+            change_credentials(current_user, instance, _credentials_data(form))
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -120,9 +128,11 @@ def edit(instance_id: int):
     form = InstanceForm(obj=instance) if request.method == "GET" else InstanceForm()
     form.council_id.choices = [(instance.council_id, instance.council.name)]
     form.council_id.data = instance.council_id
+    form.describe_secrets(instance)
     if form.validate_on_submit():
         try:
             update_instance(current_user, instance, _instance_data(form))
+            change_credentials(current_user, instance, _credentials_data(form))
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
@@ -157,6 +167,14 @@ def _instance_data(form: InstanceForm) -> InstanceData:
                         enabled_modules=tuple(form.enabled_modules.data or ()), notes=form.notes.data or "")
 
 
+def _credentials_data(form: InstanceForm) -> CredentialsData:
+    return CredentialsData(
+        api_key=form.api_key.data or "", api_secret=form.api_secret.data or "",
+        remove_api=bool(form.remove_api_credentials and form.remove_api_credentials.data),
+        oauth_client_id=form.oauth_client_id.data or "", oauth_client_secret=form.oauth_client_secret.data or "",
+        remove_oauth=bool(form.remove_oauth_application and form.remove_oauth_application.data))
+
+
 @bp.post("/instances/<int:instance_id>/refresh")
 @staff_required
 def refresh(instance_id: int):
@@ -168,6 +186,8 @@ def refresh(instance_id: int):
     db.session.commit()
     if worked:
         flash(_("Refreshed: the platform answered."), "success")
+    elif instance.api_access in API_ACCESS_PROBLEMS:
+        flash(str(API_ACCESS_LABELS[instance.api_access]), "error")
     else:
         flash(_("The platform could not be read: %(error)s", error=instance.facts_error), "error")
     return redirect(url_for("instances.show", instance_id=instance.id))
@@ -216,4 +236,5 @@ def upgrades():
 def instance_helpers():
     def version_of(instance):
         return version_state(instance.decidim_version, release_list())
-    return {"version_state": version_of, "version_labels": STATE_LABELS, "health_labels": HEALTH_LABELS}
+    return {"version_state": version_of, "version_labels": STATE_LABELS, "health_labels": HEALTH_LABELS,
+            "api_access_labels": API_ACCESS_LABELS, "api_access_problems": API_ACCESS_PROBLEMS}

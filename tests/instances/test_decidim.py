@@ -58,7 +58,7 @@ def test_an_unreachable_platform_is_reported(decidim):
 
 def test_a_refresh_keeps_what_the_platform_says_and_why_it_could_not(app, decidim):
     instance = factories.instance(factories.council(), version="0.27.6")
-    via_loopback = lambda url: DecidimClient(decidim.url, timeout=1)  # noqa: E731 (the test server is plain HTTP)
+    via_loopback = lambda url, credentials: DecidimClient(decidim.url, timeout=1)  # noqa: E731 (plain HTTP)
     assert refresh_facts(instance, NOW, via_loopback)
     db.session.commit()
     assert instance.decidim_version == "0.28.5" and instance.organisation_name == "Ajuntament de Vilafictícia"
@@ -71,7 +71,7 @@ def test_a_refresh_keeps_what_the_platform_says_and_why_it_could_not(app, decidi
 
 def test_the_refresh_button_and_the_page(client, app, decidim, monkeypatch):
     instance_id = factories.instance(factories.council()).id
-    monkeypatch.setattr(services, "DecidimClient", lambda url, timeout: DecidimClient(decidim.url, timeout=timeout))
+    monkeypatch.setattr(services, "DecidimClient", lambda url, **kwargs: DecidimClient(decidim.url, **kwargs))
     factories.user(Role.AGENT, email="agent@example.org")
     client.login("agent@example.org", factories.PASSWORD)
     client.get(f"/instances/{instance_id}")

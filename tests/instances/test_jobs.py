@@ -16,7 +16,7 @@ NOW = datetime(2026, 11, 23, 9, tzinfo=timezone.utc)
 
 def test_active_platforms_not_read_lately_are_refreshed_each_in_its_own_transaction(app, decidim, monkeypatch):
     # Every address is served by the loopback server (plain HTTP): only where the client connects changes.
-    monkeypatch.setattr(services, "DecidimClient", lambda url, timeout: DecidimClient(decidim.url, timeout=timeout))
+    monkeypatch.setattr(services, "DecidimClient", lambda url, **kwargs: DecidimClient(decidim.url, **kwargs))
     due = [factories.instance(factories.council(), version="0.27.6").id for _ in range(3)]
     fresh = factories.instance(factories.council(), version="0.27.6")
     fresh.facts_checked_at = NOW - timedelta(hours=1)
