@@ -140,6 +140,16 @@ def _security_headers(response):
         "Content-Security-Policy",
         "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
         "frame-ancestors 'none'; form-action 'self'")
+    # The desk uses none of the browser's devices or sensors: a script injected despite the CSP gets none.
+    # browsing-topics is what replaced interest-cohort (FLoC, withdrawn), which browsers now report as unknown.
+    response.headers.setdefault(
+        "Permissions-Policy",
+        "accelerometer=(), browsing-topics=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), "
+        "hid=(), magnetometer=(), microphone=(), midi=(), payment=(), serial=(), usb=()")
+    # Only over HTTPS (ProxyFix makes a request secure from X-Forwarded-Proto behind TRUSTED_PROXIES): browsers
+    # ignore it over plain http, and a desk reached by http (development) must not pin itself to https.
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     return response
 
 
