@@ -90,7 +90,7 @@ def new():
             db.session.commit()
             flash(_("Instance %(url)s registered.", url=instance.base_url), "success")
             return redirect(url_for("instances.show", instance_id=instance.id))
-    return render_template("instances/form.html", form=form, instance=None)
+    return render_template("instances/form.html", form=form, instance=None), 422 if form.errors else 200
 
 
 def visible_instance(instance_id: int) -> PlatformInstance:
@@ -140,7 +140,7 @@ def edit(instance_id: int):
             db.session.commit()
             flash(_("Instance %(url)s saved.", url=instance.base_url), "success")
             return redirect(url_for("instances.show", instance_id=instance.id))
-    return render_template("instances/form.html", form=form, instance=instance)
+    return render_template("instances/form.html", form=form, instance=instance), 422 if form.errors else 200
 
 
 @bp.post("/instances/<int:instance_id>/status")
