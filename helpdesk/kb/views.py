@@ -28,11 +28,11 @@ from helpdesk.tickets import mailing
 
 bp = Blueprint("kb", __name__)
 SUGGESTIONS = 5
-# The public pages' limits, per signed-in account or else per address (throttle: that many at once, then one
-# every period / limit). Suggestions come as someone types (300 ms after the last key): a minute of steady
-# typing stays under 60. A reader votes once per article and session; 10 an hour per article stops vote
-# stuffing by throwing the cookie away. Views beyond 10 an hour per article are not counted (the page still
-# opens), so no one can push an article up the report by reloading it.
+# The public pages' limits, per signed-in account (colleagues often share an office's address) or else per
+# address; throttle allows that many at once, then one every period / limit. Suggestions are asked 300 ms after
+# someone stops typing: 60 at once, then one a second, is more than a person types. A browser session votes
+# once per article; 10 an hour per article stops stuffing votes by throwing the cookie away. Views beyond 10
+# an hour per article are not counted (the page still opens): reloading cannot push an article up the report.
 SUGGESTIONS_PER_MINUTE = 60
 VOTES_PER_HOUR = 10
 COUNTED_VIEWS_PER_HOUR = 10

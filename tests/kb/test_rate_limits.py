@@ -1,5 +1,7 @@
 """The FAQ's public endpoints under their limits: suggestions and votes answer 429 with when to come back,
 views beyond the limit open the page but are not counted; each address and each account counts on its own."""
+import time
+
 import pytest
 from sqlalchemy import select
 
@@ -31,10 +33,13 @@ def article(slug):
 
 def test_suggestions_beyond_the_limit_are_refused_with_when_to_ask_again(client, faq):
     in_english(client)
-    for _ in range(SUGGESTIONS_PER_MINUTE):
-        assert client.get("/faq/suggest", query_string={"q": "logotip"}).status_code == 200
-    refused = client.get("/faq/suggest", query_string={"q": "logotip"}, headers={"Accept": "application/json"})
-    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"  # one a second after the first 60
+    started, answered = time.monotonic(), 0
+    while (refused := client.get("/faq/suggest", query_string={"q": "logotip"})).status_code == 200:
+        answered += 1
+        assert answered <= 2 * SUGGESTIONS_PER_MINUTE, "never refused"
+    # 60 at once, then one more each second (a loaded machine takes a while for the 60).
+    assert SUGGESTIONS_PER_MINUTE <= answered <= SUGGESTIONS_PER_MINUTE + 1 + time.monotonic() - started
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
     assert refused.get_json() == {"error": "Too many requests from your connection in a short time: nothing was "
                                            "done. Wait 1 second and try again.", "retry_after": 1}
     assert client.get("/faq/suggest", query_string={"q": "logotip"}).mimetype == "application/json"  # JSON always
