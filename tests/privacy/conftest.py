@@ -36,13 +36,24 @@ def privacy_registered(app):
 
 @dataclass
 class People:
-    council: Council
-    anna: Contact
-    bernat: Contact
-    agent: User
-    admin: User
-    anna_ticket: Ticket
-    bernat_ticket: Ticket
+    """The ids of the test's people; each attribute reads its record again (a test client's request ends the
+    test's session, so objects would not outlive it)."""
+
+    council_id: int
+    anna_id: int
+    bernat_id: int
+    agent_id: int
+    admin_id: int
+    anna_ticket_id: int
+    bernat_ticket_id: int
+
+    council = property(lambda self: db.session.get(Council, self.council_id))
+    anna = property(lambda self: db.session.get(Contact, self.anna_id))
+    bernat = property(lambda self: db.session.get(Contact, self.bernat_id))
+    agent = property(lambda self: db.session.get(User, self.agent_id))
+    admin = property(lambda self: db.session.get(User, self.admin_id))
+    anna_ticket = property(lambda self: db.session.get(Ticket, self.anna_ticket_id))
+    bernat_ticket = property(lambda self: db.session.get(Ticket, self.bernat_ticket_id))
 
 
 @pytest.fixture
@@ -65,7 +76,7 @@ def people(app) -> People:
     log_call(agent, CallData(CallDirection.INBOUND, ANNA_PHONE, ANNA_NAME, now - timedelta(days=1), 120,
                              "Truca per confirmar que el logo ja es veu."), now, ticket=anna_ticket)
     db.session.commit()
-    return People(council, anna, bernat, agent, admin, anna_ticket, bernat_ticket)
+    return People(council.id, anna.id, bernat.id, agent.id, admin.id, anna_ticket.id, bernat_ticket.id)
 
 
 def rows_holding(*needles: str) -> list[str]:

@@ -117,7 +117,7 @@ def test_pseudonymising_a_user_deactivates_the_account_and_removes_their_address
     assert "/login" in response.headers.get("Location", "/login")  # the old address signs nobody in
 
 
-def test_refusals(people):
+def test_refusals(people, english):
     with pytest.raises(DomainError, match="own account"):
         pseudonymise_user(people.admin, people.admin)
     with pytest.raises(NotAllowed):
