@@ -119,7 +119,7 @@ class DecidimClient:
     def __enter__(self) -> DecidimClient:
         return self
 
-    def __exit__(self, *_exc) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:

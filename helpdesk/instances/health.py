@@ -86,16 +86,16 @@ def probe_all(urls: list[str], timeout: float = 5.0, workers: int = 16) -> list[
     with ThreadPoolExecutor(max_workers=min(workers, len(urls))) as pool:
         results = list(pool.map(lambda url: probe(url, timeout, credentials=credentials.get(url)), urls))
     for index, (url, result) in enumerate(zip(urls, results, strict=True)):
-        instance = known.get(url)
-        if instance is None:
+        probed = known.get(url)
+        if probed is None:
             continue
-        instance.keep_api_token(credentials.get(url), secret_key)
+        probed.keep_api_token(credentials.get(url), secret_key)
         access = "unreadable" if url in unreadable and result.api_access == "missing" else result.api_access
         if access:
-            instance.api_access = access
+            probed.api_access = access
         if result.up and access in ACCESS_NOTES:
             results[index] = replace(result, api_access=access, error=_access_note(access, result.error))
-            log.warning("%s: %s", instance.host, results[index].error)
+            log.warning("%s: %s", probed.host, results[index].error)
     return results
 
 

@@ -16,7 +16,7 @@ from helpdesk.core.errors import DomainError
 from helpdesk.core.forms import ConfirmForm, id_argument, show_error
 from helpdesk.core.models import utcnow
 from helpdesk.core.pagination import paginate
-from helpdesk.core.templating import describe_field
+from helpdesk.core.templating import ACTION_LABELS, describe_field
 from helpdesk.councils.models import Council
 from helpdesk.extensions import db
 from helpdesk.instances.forms import InstanceForm, ReleaseForm, StatusForm
@@ -50,6 +50,7 @@ describe_field("api_credentials", _l("API credentials"))
 describe_field("oauth_client_id", _l("OAuth client id"))
 describe_field("oauth_client_secret", _l("OAuth client secret"))
 describe_field("oauth_application", _l("OAuth application"))
+ACTION_LABELS.setdefault("credentials_changed", _l("changed the API credentials or the OAuth application"))
 
 
 @bp.get("/instances")

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from helpdesk.auth.models import Role
@@ -13,7 +14,7 @@ from helpdesk.core.audit import AuditEvent
 from helpdesk.extensions import db
 from helpdesk.instances import services
 from helpdesk.instances.decidim import ApiCredentials, DecidimClient, DecidimError, token_expiry
-from helpdesk.instances.health import probe
+from helpdesk.instances.health import ACCESS_NOTES, probe
 from helpdesk.instances.models import API_ACCESS_LABELS, HealthCheck, PlatformInstance
 from helpdesk.instances.services import CredentialsData, change_credentials, refresh_facts
 from helpdesk.tickets.models import Ticket
@@ -171,11 +172,10 @@ def test_the_monitor_opens_no_outage_for_an_api_that_wants_credentials(app, deci
     assert list(db.session.scalars(select(Ticket).where(Ticket.channel == Channel.MONITOR))) == []
     last = checks()[-1]
     assert last.up and last.status_code == 401
-    assert last.error.startswith(in_catalan("Up, but the API requires credentials and none are set"))
+    assert last.error.startswith(in_catalan(ACCESS_NOTES["missing"]))
     with_credentials(instance, secret="wrong")
     monitor(NOW + timedelta(minutes=12))
-    assert checks()[-1].up and checks()[-1].error.startswith(in_catalan("Up, but the platform refused the API "
-                                                                        "credentials"))
+    assert checks()[-1].up and checks()[-1].error.startswith(in_catalan(ACCESS_NOTES["refused"]))
     assert db.session.get(PlatformInstance, on_loopback).api_access == "refused"
 
 
@@ -252,7 +252,7 @@ def test_a_key_without_its_secret_is_refused_next_to_the_field_and_nothing_chang
     response = edit(client, instance_id, api_key="desk-key", notes="changed", oauth_client_secret="lonely")
     assert response.status_code == 422
     page = text(response)
-    assert error_after(page, "api_secret") == in_catalan(services._l("Type the API secret that goes with the key."))
+    assert error_after(page, "api_secret") == in_catalan(_l("Type the API secret that goes with the key."))
     assert error_after(page, "oauth_client_id")
     instance = db.session.get(PlatformInstance, instance_id)
     assert instance.api_key is None and instance.oauth_client_secret_sealed is None and instance.notes == ""
