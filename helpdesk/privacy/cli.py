@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 from flask.cli import AppGroup
@@ -9,7 +10,7 @@ from flask.cli import AppGroup
 privacy_group = AppGroup("privacy", help="Personal data: purge old tickets, export or erase a person.")
 
 
-def _person(contact_id: int | None, user_id: int | None):
+def _person(contact_id: int | None, user_id: int | None) -> Any:
     from helpdesk.auth.models import User
     from helpdesk.councils.models import Contact
     from helpdesk.extensions import db

@@ -26,7 +26,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, String, Table, and_, cast, false, func, inspect, or_, select, update
+from sqlalchemy import ColumnElement, Select, String, Table, and_, cast, false, func, inspect, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from helpdesk.accompaniment.models import AccompanimentRequest, AccompanimentSession
@@ -166,8 +166,9 @@ class Person:
 
     def wrote(self) -> ColumnElement[bool]:
         """The messages the person wrote (a staff member's replies are the desk's, not theirs)."""
-        conditions = [func.lower(Message.from_address).in_(self.emails) if self.emails else false(),
-                      Message.from_address.in_(self.phones) if self.phones else false()]
+        conditions: list[ColumnElement[bool]] = [
+            func.lower(Message.from_address).in_(self.emails) if self.emails else false(),
+            Message.from_address.in_(self.phones) if self.phones else false()]
         if self.user is not None and not self.user.is_staff:
             conditions.append(Message.author_id == self.user.id)
         return or_(*conditions)
@@ -213,10 +214,10 @@ def _existing_tables() -> set[str]:
     return set(inspect(db.session.connection()).get_table_names())
 
 
-def _other_tables() -> list[tuple[Table, ColumnElement[bool] | None, ColumnElement[bool] | None]]:
+def _other_tables() -> list[tuple[Table, Any, Any]]:
     """The tables not read by model here that point at users (``user_id``) or hold an ``email``: the
     sign-in record, sessions, ticket reads… (only those the database has: the accounts domain adds some)."""
-    found = []
+    found: list[tuple[Table, Any, Any]] = []
     existing = _existing_tables()
     for table in db.metadata.sorted_tables:
         if table.name in _HANDLED or table.name not in existing:
@@ -345,26 +346,29 @@ def export_person(actor: User | None, record: Contact | User) -> dict[str, Any]:
     return data
 
 
+def _count(statement: Select[Any]) -> int:
+    return db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
+
+
 def summary(record: Contact | User) -> dict[str, int]:
     """How many records of each kind the desk holds on the person: what the privacy page shows."""
     person = person_of(record)
     scrub = Scrubber(emails={email: email for email in person.emails})
-    count = lambda statement: db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0  # noqa: E731
     user = person.user
     return {
         "contacts": len(person.contacts),
-        "tickets": count(select(Ticket.id).where(person.ticket_condition())),
-        "messages": count(select(Message.id).where(person.wrote())),
-        "calls": count(select(Call.id).where(Call.caller_number.in_(person.phones))) if person.phones else 0,
-        "catalog_requests": count(select(CatalogRequest.id).where(or_(
+        "tickets": _count(select(Ticket.id).where(person.ticket_condition())),
+        "messages": _count(select(Message.id).where(person.wrote())),
+        "calls": _count(select(Call.id).where(Call.caller_number.in_(person.phones))) if person.phones else 0,
+        "catalog_requests": _count(select(CatalogRequest.id).where(or_(
             CatalogRequest.referent_contact_id.in_(person.contact_ids) if person.contacts else false(),
             CatalogRequest.created_by_id == user.id if user else false()))),
-        "accompaniment_sessions": count(select(AccompanimentSession.id).where(or_(
+        "accompaniment_sessions": _count(select(AccompanimentSession.id).where(or_(
             AccompanimentSession.adviser_id == user.id if user else false(),
             scrub.contains(AccompanimentSession.attendees)))),
-        "held_mail": count(select(HeldMail.id).where(func.lower(HeldMail.from_address).in_(person.emails)))
+        "held_mail": _count(select(HeldMail.id).where(func.lower(HeldMail.from_address).in_(person.emails)))
         if person.emails else 0,
-        "mail_sent": count(select(OutboxMessage.id).where(scrub.contains(OutboxMessage.to_addresses))),
+        "mail_sent": _count(select(OutboxMessage.id).where(scrub.contains(OutboxMessage.to_addresses))),
     }
 
 
@@ -472,7 +476,7 @@ def _scrub_other_tables(person: Person, scrub: Scrubber, erasure: Erasure, now: 
             values["email"] = pseudonym_email(person.token)
         if values:
             result = db.session.execute(update(table).where(or_(*conditions)).values(**values))
-            erasure.add(table.name, result.rowcount or 0)
+            erasure.add(table.name, getattr(result, "rowcount", 0) or 0)
         if by_user is not None and person.user is not None and "ended_at" in table.c:
             ending: dict[str, Any] = {"ended_at": now}
             if "end_reason" in table.c:
@@ -523,9 +527,9 @@ def _erase(actor: User | None, person: Person, target: Contact | User, now: date
         _pseudonymise_call(call, scrub, token)
     erasure.add("calls", len(calls))
     for ticket_id in sorted(reindexed):
-        ticket = db.session.get(Ticket, ticket_id)
-        if ticket is not None:
-            search.replace(db.session, "ticket", ticket.id, indexed_text(ticket.subject, ticket.messages))
+        changed = db.session.get(Ticket, ticket_id)
+        if changed is not None:
+            search.replace(db.session(), "ticket", changed.id, indexed_text(changed.subject, changed.messages))
 
     for contact in person.contacts:
         contact.name, contact.position, contact.phone = pseudonym_name(token), "", None
@@ -640,7 +644,7 @@ def pseudonymise_tickets(actor: User | None, tickets: list[Ticket], now: datetim
             if message.call is not None:
                 _pseudonymise_call(message.call, scrub, token)
         if body_changed:
-            search.replace(db.session, "ticket", ticket.id, indexed_text(ticket.subject, ticket.messages))
+            search.replace(db.session(), "ticket", ticket.id, indexed_text(ticket.subject, ticket.messages))
         audit.record(actor, "requester_pseudonymised", ticket, {"reason": {"before": None, "after": "retention"}})
     message_ids = [message.id for ticket in tickets for message in ticket.messages]
     for item in db.session.scalars(select(OutboxMessage).where(or_(
@@ -649,8 +653,8 @@ def pseudonymise_tickets(actor: User | None, tickets: list[Ticket], now: datetim
         item.to_addresses, item.cc_addresses = scrub.text(item.to_addresses), scrub.text(item.cc_addresses)
         item.body_text, item.body_html = scrub.text(item.body_text), scrub.text(item.body_html)
     for held in db.session.scalars(select(HeldMail).where(HeldMail.ticket_id.in_(ids))):
-        token = scrub.emails.get(held.from_address.lower())
-        held.from_address = pseudonym_email(token) if token else held.from_address
+        held_token = scrub.emails.get(held.from_address.lower())
+        held.from_address = pseudonym_email(held_token) if held_token else held.from_address
     db.session.flush()
     _scrub_audit(db.session.scalars(select(AuditEvent).where(
         AuditEvent.object_type == Ticket.__tablename__, AuditEvent.object_id.in_(ids))), scrub)
