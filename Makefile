@@ -46,7 +46,7 @@ translations: $(MO)
 
 # Regenerate the template and merge new strings into each language after changing user-visible text.
 extract-messages: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o translations/messages.pot --no-location --omit-header --sort-output .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_ngettext:1,2 -o translations/messages.pot --no-location --omit-header --sort-output .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-wrap --omit-header --no-fuzzy-matching
 
 # A development configuration with a random secret key; production writes its own (see README).

@@ -128,8 +128,11 @@ def _setup_login() -> None:
 
     @login_manager.user_loader
     def load_user(token: str) -> User | None:
-        user = db.session.scalar(db.select(User).where(User.session_token == token))
-        return user if user is not None and user.is_active else None
+        from flask import current_app
+
+        from helpdesk.auth import sessions
+        from helpdesk.core.models import utcnow
+        return sessions.resume(token, utcnow(), sessions.Lifetimes.from_config(current_app.config))
 
 
 def _security_headers(response):

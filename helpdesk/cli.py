@@ -87,11 +87,18 @@ def demo_command(if_empty: bool) -> None:
     click.echo("Demo users (e-mail / password):")
     for email, password, role in demo.DEMO_USERS_TABLE:
         click.echo(f"  {email:32} {password:20} {role}")
+    if summary.admin_second_factor:
+        import pyotp
+        uri = pyotp.TOTP(summary.admin_second_factor).provisioning_uri(demo.DEMO_USERS[0][0], issuer_name="Participa311")
+        click.echo(f"The demo administrator's second factor: add the key {summary.admin_second_factor} to an "
+                   f"authenticator app ({uri}), or print the current code with\n  .venv/bin/python -c \"import pyotp; "
+                   f"print(pyotp.TOTP('{summary.admin_second_factor}').now())\"")
+        click.echo("The other demo staff set up their own second factor at their first sign-in.")
 
 
 @click.group("user")
 def user_group() -> None:
-    """Create users and set their passwords."""
+    """Create and invite users, set their passwords, reset their second factor."""
 
 
 @user_group.command("create")
@@ -124,6 +131,67 @@ def create_user_command(email: str, name: str, role: str, ine_code: str | None, 
         _fail(str(error.message))
     db.session.commit()
     click.echo(f"User {user.email} created ({user.role.value}).")
+
+
+@user_group.command("invite")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", required=True, type=click.Choice(["admin", "agent", "technician", "catalogue_manager",
+                                                          "otpgl_approver", "council_user"]))
+@click.option("--council", "ine_code", help="INE code of the council (council users only).")
+@click.option("--language", default="ca", type=click.Choice(["ca", "es", "en"]), show_default=True,
+              help="The language of the invitation and of the account.")
+def invite_user_command(email: str, name: str, role: str, ine_code: str | None, language: str) -> None:
+    """Invite a person by e-mail: they choose their password through a link valid for INVITATION_DAYS."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from helpdesk.auth.models import Role
+    from helpdesk.auth.tokens import invite
+    from helpdesk.core.errors import DomainError
+    from helpdesk.core.models import utcnow
+    from helpdesk.councils.models import Council
+    from helpdesk.extensions import db
+
+    council_id = None
+    if ine_code:
+        council_id = db.session.scalar(select(Council.id).where(Council.ine_code == ine_code))
+        if council_id is None:
+            _fail(f"no council has the INE code {ine_code}")
+    try:
+        user = invite(None, email=email, name=name, role=Role(role), council_id=council_id, language=language,
+                      lifetime=timedelta(days=current_app.config["INVITATION_DAYS"]), now=utcnow())
+    except DomainError as error:
+        db.session.rollback()
+        _fail(str(error.message))
+    db.session.commit()
+    click.echo(f"Invitation to {user.email} queued ({user.role.value}); the link works for "
+               f"{current_app.config['INVITATION_DAYS']} days.")
+
+
+@user_group.command("reset-second-factor")
+@click.argument("email")
+def reset_second_factor_command(email: str) -> None:
+    """Turn a person's second factor off (a lost phone): they set up a new one at their next sign-in."""
+    from sqlalchemy import func
+
+    from helpdesk.auth import second_factor
+    from helpdesk.auth.models import User
+    from helpdesk.core.errors import DomainError
+    from helpdesk.core.models import utcnow
+    from helpdesk.extensions import db
+
+    user = db.session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    if user is None:
+        _fail(f"no user has the e-mail {email}")
+    try:
+        second_factor.reset(None, user, utcnow())
+    except DomainError as error:
+        db.session.rollback()
+        _fail(str(error.message))
+    db.session.commit()
+    click.echo(f"Second factor of {user.email} reset.")
 
 
 @user_group.command("set-password")

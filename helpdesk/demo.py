@@ -66,6 +66,9 @@ DEMO_USERS = [
     ("referent@vic.cat", "Vic-Demo-311", Role.COUNCIL_USER, "08298", "Marta Puigdollers"),
 ]
 DEMO_USERS_TABLE = [(email, password, role.value) for email, password, role, _, _ in DEMO_USERS]
+# The demo administrator's second factor (when SECOND_FACTOR_ROLES asks one of administrators): a fixed key, printed
+# by `helpdesk demo`, so that anyone trying the desk can add it to an authenticator app. Never a real desk's.
+DEMO_TOTP_SECRET = "PARTICIPADEMOADMINSECONDFACTORKEY"
 
 
 CANNED_REPLIES = [
@@ -101,6 +104,7 @@ class Summary:
     instances: int = 0
     users: int = 0
     tickets: int = 0
+    admin_second_factor: str = ""  # the demo administrator's TOTP key, when it has one
 
 
 def seed() -> Summary:
@@ -129,6 +133,7 @@ def seed() -> Summary:
         if db.session.scalar(select(User).where(User.email == email)) is None:
             council_id = db.session.scalar(select(Council.id).where(Council.ine_code == ine_code)) if ine_code else None
             create_user(None, email=email, name=name, role=role, password=password, council_id=council_id)
+    admin_second_factor = _seed_admin_second_factor()
     for title, body in CANNED_REPLIES:
         if db.session.scalar(select(CannedReply).where(CannedReply.title == title)) is None:
             save_canned_reply(None, title, body, True)
@@ -149,7 +154,23 @@ def seed() -> Summary:
     seed_articles()
     db.session.flush()
     return Summary(councils=_count(Council), contacts=_count(Contact), instances=_count(PlatformInstance),
-                   users=_count(User), tickets=_count(Ticket))
+                   users=_count(User), tickets=_count(Ticket), admin_second_factor=admin_second_factor)
+
+
+def _seed_admin_second_factor() -> str:
+    """Give the demo administrator the demo TOTP key when its role must have a second factor; the key."""
+    import pyotp
+    from flask import current_app
+
+    from helpdesk.auth import second_factor
+    admin = db.session.scalar(select(User).where(User.email == DEMO_USERS[0][0]))
+    if admin is None or not second_factor.is_required(admin, current_app.config):
+        return ""
+    if not admin.has_second_factor:
+        now = utcnow()
+        second_factor.enrol(admin, DEMO_TOTP_SECRET, pyotp.TOTP(DEMO_TOTP_SECRET).at(now), now,
+                            current_app.config["SECRET_KEY"])
+    return DEMO_TOTP_SECRET
 
 
 # Past grants of the demo instances: (INE code, days until the grant ends).

@@ -15,6 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
 from helpdesk.accompaniment.jobs import JOBS as ACCOMPANIMENT_JOBS
+from helpdesk.auth.jobs import JOBS as AUTH_JOBS
 from helpdesk.catalog.jobs import JOBS as CATALOG_JOBS
 from helpdesk.core import lease
 from helpdesk.core.jobs import JOBS as CORE_JOBS
@@ -31,7 +32,7 @@ LEASE = "scheduler"
 
 
 def all_jobs() -> list[Job]:
-    return [*CORE_JOBS, *INSTANCE_JOBS, *TICKET_JOBS, *CATALOG_JOBS, *ACCOMPANIMENT_JOBS]
+    return [*CORE_JOBS, *AUTH_JOBS, *INSTANCE_JOBS, *TICKET_JOBS, *CATALOG_JOBS, *ACCOMPANIMENT_JOBS]
 
 
 def holder_name() -> str:

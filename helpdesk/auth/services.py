@@ -1,29 +1,27 @@
-"""Users, passwords and logins: the rules, in one place for views, CLI and demo data."""
+"""Users, passwords and signing in: the rules, in one place for views, CLI and demo data."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 from math import ceil
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, func, select
-from werkzeug.security import check_password_hash, generate_password_hash
+from flask_babel import lazy_ngettext
+from sqlalchemy import func, select
 
-from helpdesk.auth.models import (NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH,
-                                  LoginFailure, Role, User, new_session_token)
+from helpdesk.auth import passwords, sessions
+from helpdesk.auth.models import NAME_MAX_LENGTH, Role, SessionEnd, SignInEvent, SignInKind, SignInMethod, User
+from helpdesk.auth.passwords import check_password_rules, hash_password
+from helpdesk.auth.record import Client, note
 from helpdesk.config import LANGUAGE_LABELS
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError, NotAllowed
+from helpdesk.core.models import utcnow
 from helpdesk.core.validation import normalise_email
 from helpdesk.extensions import db
 
-
-@cache
-def _dummy_hash() -> str:
-    """A hash to check against when the account does not exist, so that the answer takes as long (made
-    on the first login, not by every command that starts the app)."""
-    return generate_password_hash("not a password of anyone")
+FAILURES = (SignInKind.FAILED, SignInKind.SECOND_FACTOR_FAILED)
 
 
 class LoginRefused(DomainError):
@@ -31,25 +29,22 @@ class LoginRefused(DomainError):
 
 
 class LoginThrottled(DomainError):
-    """Too many recent failures for this account or address."""
+    """Too many recent failures for this account from this address, or from this address."""
 
 
-def hash_password(password: str) -> str:
-    return generate_password_hash(password)  # Werkzeug's default: scrypt with a random salt
+@dataclass(frozen=True)
+class Throttle:
+    """The sign-in limits (settings LOGIN_*): see config.py."""
 
+    per_pair: int = 5
+    per_address: int = 20
+    longest_wait: timedelta = timedelta(minutes=15)
+    notice_after: int = 20
 
-def check_password_rules(password: str, email: str = "") -> None:
-    """Refuse a password that is too short, too long or the same as the e-mail."""
-    if len(password) < PASSWORD_MIN_LENGTH:
-        raise DomainError(_l("The password must have at least %(count)d characters.",
-                             count=PASSWORD_MIN_LENGTH), "password")
-    if len(password) > PASSWORD_MAX_LENGTH:
-        raise DomainError(_l("The password must have at most %(count)d characters.",
-                             count=PASSWORD_MAX_LENGTH), "password")
-    if email and password.strip().lower() == email.lower():
-        raise DomainError(_l("The password cannot be your e-mail address."), "password")
-    if len(set(password)) < 4:
-        raise DomainError(_l("The password is too easy to guess: use more different characters."), "password")
+    @classmethod
+    def from_config(cls, config: Any) -> Throttle:
+        return cls(config["LOGIN_MAX_FAILURES_PER_ACCOUNT"], config["LOGIN_MAX_FAILURES_PER_ADDRESS"],
+                   timedelta(minutes=config["LOGIN_THROTTLE_MINUTES"]), config["LOGIN_ATTACK_NOTICE_FAILURES"])
 
 
 def require_admin(actor: User | None) -> None:
@@ -76,14 +71,16 @@ def _check_fields(email: str, name: str, role: Role, council_id: int | None, lan
     return email
 
 
-def create_user(actor: User | None, *, email: str, name: str, role: Role, password: str,
+def create_user(actor: User | None, *, email: str, name: str, role: Role, password: str | None,
                 council_id: int | None = None, language: str = "ca", is_active: bool = True) -> User:
-    """Create a user; ``actor`` None means the command line or the demo seeder."""
+    """Create a user; ``actor`` None means the command line or the demo seeder; ``password`` None makes an
+    account that cannot sign in until its person sets one (an invitation)."""
     require_admin(actor)
     email = _check_fields(email, name, role, council_id, language)
-    check_password_rules(password, email)
+    if password is not None:
+        check_password_rules(password, email=email, name=name)
     user = User(email=email, name=name.strip(), role=role, council_id=council_id, language=language,
-                is_active=is_active, password_hash=hash_password(password), session_token=new_session_token())
+                is_active=is_active, password_hash=hash_password(password) if password is not None else "")
     db.session.add(user)
     db.session.flush()
     audit.record(actor, "created", user, audit.diff({}, audit.snapshot(user, User.AUDITED)))
@@ -101,7 +98,7 @@ def update_user(actor: User | None, user: User, *, email: str, name: str, role: 
     user.email, user.name, user.role = email, name.strip(), role
     user.council_id, user.language = council_id, language
     if user.is_active and not is_active:
-        user.session_token = new_session_token()
+        sessions.end_all(user, SessionEnd.DEACTIVATED, utcnow())
     user.is_active = is_active
     changes = audit.diff(before, audit.snapshot(user, User.AUDITED))
     if changes:
@@ -109,21 +106,28 @@ def update_user(actor: User | None, user: User, *, email: str, name: str, role: 
     return user
 
 
-def set_password(actor: User | None, user: User, password: str) -> None:
-    """Set a new password and end the user's other sessions."""
+def set_password(actor: User | None, user: User, password: str, *, client: Client = Client(),
+                 kind: SignInKind = SignInKind.PASSWORD_CHANGED) -> None:
+    """Set a new password and end the user's other sessions (all of them when an administrator sets it)."""
     if actor is not None and actor.id != user.id:
         require_admin(actor)
-    check_password_rules(password, user.email)
+    check_password_rules(password, email=user.email, name=user.name)
     user.password_hash = hash_password(password)
-    user.session_token = new_session_token()
+    now = utcnow()
+    keep = user.current_session if actor is not None and actor.id == user.id else None
+    sessions.end_all(user, SessionEnd.PASSWORD_CHANGED, now, keep=keep)
     audit.record(actor, "password_changed", user)
+    note(kind, user=user, client=client, actor=actor if actor is not None and actor.id != user.id else None, now=now)
+    if kind is not SignInKind.INVITATION_ACCEPTED:  # a first password is no news to its person
+        from helpdesk.auth import mail  # here: mail renders templates, which the seeder's users do not need
+        mail.tell_password_changed(user, now)
 
 
-def change_own_password(user: User, current: str, new: str) -> None:
+def change_own_password(user: User, current: str, new: str, client: Client = Client()) -> None:
     """A user replaces their password, proving they know the current one."""
-    if not check_password_hash(user.password_hash, current):
+    if not passwords.verify(user.password_hash, current)[0]:
         raise DomainError(_l("The current password is not correct."), "current_password")
-    set_password(user, user, new)
+    set_password(user, user, new, client=client)
 
 
 def set_language(user: User, language: str) -> None:
@@ -132,35 +136,76 @@ def set_language(user: User, language: str) -> None:
     user.language = language
 
 
-def authenticate(email: str, password: str, address: str, now: datetime, *,
-                 max_per_account: int, max_per_address: int, window: timedelta) -> User:
-    """The active user with these credentials; refuse after too many recent failures."""
-    email = email.strip().lower()
-    since = now - window
-    account_failures = _failures(LoginFailure.email == email, since)
-    address_failures = _failures(LoginFailure.address == address, since)
-    throttled = [first for count, first, limit in (account_failures + (max_per_account,),
-                                                   address_failures + (max_per_address,)) if count >= limit]
-    if throttled:
-        wait = max(first + window - now for first in throttled)
+def authenticate(email: str, password: str, client: Client, now: datetime, limits: Throttle) -> User:
+    """The active user with these credentials. Refused while this account has failed too often from this
+    address (the owner can still sign in from elsewhere) or this address too often whatever the account."""
+    email = email.strip().lower()[:254]
+    wait = _wait(email, client.address, now, limits)
+    if wait is not None:
+        note(SignInKind.THROTTLED, email=email, client=client, method=SignInMethod.PASSWORD.value, now=now)
         minutes = max(1, ceil(wait.total_seconds() / 60))
-        raise LoginThrottled(_l("Too many failed attempts. Try again in %(minutes)d minutes.", minutes=minutes))
+        raise LoginThrottled(lazy_ngettext("Too many failed attempts from this address. Try again in %(num)d minute.",
+                                           "Too many failed attempts from this address. Try again in %(num)d minutes.",
+                                           minutes))
     user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-    valid = check_password_hash(user.password_hash if user else _dummy_hash(), password)
+    valid, outdated = passwords.verify(user.password_hash if user else passwords.dummy_hash(), password)
     if user is None or not valid or not user.is_active:
-        # Old failures no longer count; dropping them here keeps the table small without a job.
-        db.session.execute(delete(LoginFailure).where(LoginFailure.at < now - max(window, timedelta(days=1))))
-        db.session.add(LoginFailure(email=email[:254], address=address[:64], at=now))
-        db.session.flush()
+        note(SignInKind.FAILED, user=user, email=email, client=client, method=SignInMethod.PASSWORD.value, now=now)
+        if user is not None:
+            _warn_owner_of_attack(user, now, limits)
         raise LoginRefused(_l("Wrong e-mail or password, or the account is not active."))
-    db.session.execute(delete(LoginFailure).where(LoginFailure.email == email))
-    user.last_login_at = now
+    if outdated:
+        user.password_hash = hash_password(password)  # an older scheme or cost: upgraded now that we have it
     return user
 
 
-def _failures(condition: Any, since: datetime) -> tuple[int, datetime | None]:
-    """How many failures match since ``since``, and when the oldest of them was."""
-    count, first = db.session.execute(
-        select(func.count(LoginFailure.id), func.min(LoginFailure.at))
-        .where(condition, LoginFailure.at >= since)).one()
-    return count, first
+def _wait(email: str, address: str, now: datetime, limits: Throttle) -> timedelta | None:
+    """How long this attempt must wait, or None. A pair's wait doubles with each failure past the limit
+    (1, 2, 4 … minutes, at most ``longest_wait``); a success from the pair starts it afresh."""
+    last_success = db.session.scalar(select(func.max(SignInEvent.at)).where(
+        SignInEvent.email == email, SignInEvent.address == address, SignInEvent.kind == SignInKind.SIGNED_IN))
+    since = max(filter(None, (last_success, now - timedelta(days=1))))
+    count, last = db.session.execute(select(func.count(SignInEvent.id), func.max(SignInEvent.at)).where(
+        SignInEvent.email == email, SignInEvent.address == address, SignInEvent.kind.in_(FAILURES),
+        SignInEvent.at > since)).one()
+    waits = []
+    if count >= limits.per_pair and last is not None:
+        delay = min(timedelta(minutes=2 ** min(count - limits.per_pair, 20)), limits.longest_wait)
+        waits.append(last + delay - now)
+    count, first = db.session.execute(select(func.count(SignInEvent.id), func.min(SignInEvent.at)).where(
+        SignInEvent.address == address, SignInEvent.kind.in_(FAILURES),
+        SignInEvent.at >= now - limits.longest_wait)).one()
+    if count >= limits.per_address and first is not None:
+        waits.append(first + limits.longest_wait - now)
+    longest = max(waits, default=None)
+    return longest if longest is not None and longest > timedelta(0) else None
+
+
+def _warn_owner_of_attack(user: User, now: datetime, limits: Throttle) -> None:
+    """Tell the owner once a day when the account fails ``notice_after`` times within an hour."""
+    failures = db.session.scalar(select(func.count(SignInEvent.id)).where(
+        SignInEvent.user_id == user.id, SignInEvent.kind.in_(FAILURES), SignInEvent.at >= now - timedelta(hours=1)))
+    if (failures or 0) < limits.notice_after:  # this failure included: note() flushed it
+        return
+    warned = db.session.scalar(select(SignInEvent.id).where(
+        SignInEvent.user_id == user.id, SignInEvent.kind == SignInKind.OWNER_WARNED,
+        SignInEvent.at >= now - timedelta(days=1)).limit(1))
+    if warned is not None:
+        return
+    note(SignInKind.OWNER_WARNED, user=user, now=now, detail=f"{failures} failures in an hour")
+    from helpdesk.auth import mail
+    mail.warn_of_attack(user, failures or 0, now)
+
+
+def sign_in(user: User, method: SignInMethod, client: Client, now: datetime) -> None:
+    """Open a new session for ``user`` and record the sign-in."""
+    sessions.open_session(user, method, client, now)
+    user.last_login_at = now
+    note(SignInKind.SIGNED_IN, user=user, client=client, method=method.value, now=now)
+
+
+def sign_out(user: User, client: Client, now: datetime) -> None:
+    """End the current session on the server (its cookie stops working wherever it was copied)."""
+    if user.current_session is not None:
+        sessions.end(user.current_session, SessionEnd.SIGNED_OUT, now)
+    note(SignInKind.SIGNED_OUT, user=user, client=client, now=now)

@@ -40,8 +40,14 @@ def test_repeated_failures_throttle_the_account_with_a_clear_message(client, app
         assert client.login("agent@example.org", "wrong-password").status_code == 401
     response = client.login("agent@example.org", factories.PASSWORD)
     assert response.status_code == 429
-    assert "Massa intents fallits. Torneu-ho a provar d'aquí a 15 minuts." in text(response)
+    assert "Massa intents fallits des d'aquesta adreça. Torneu-ho a provar d'aquí a 1 minut." in text(response)
     assert client.get("/councils").status_code == 302  # still signed out
+    # the account's owner, elsewhere, is not locked out
+    other = app.test_client()
+    assert other.open("/login", environ_base={"REMOTE_ADDR": "192.0.2.77"}).status_code == 200
+    response = other.post("/login", data={"csrf_token": other.csrf_token, "email": "agent@example.org",
+                                          "password": factories.PASSWORD}, environ_base={"REMOTE_ADDR": "192.0.2.77"})
+    assert response.status_code == 302
 
 
 def test_a_form_without_its_csrf_token_is_rejected_and_changes_nothing(client, app):
