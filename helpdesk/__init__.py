@@ -79,9 +79,10 @@ def _register_blueprints(app: Flask) -> None:
     from helpdesk.mail.views import bp as mail
     from helpdesk.tickets.report_views import bp as reports
     from helpdesk.tickets.views import bp as tickets
+    from helpdesk.privacy.views import bp as privacy
 
     for blueprint in (core, auth, councils, instances, sla, tickets, calls, canned, reports, mail, catalog,
-                      accompaniment, kb, operations):
+                      accompaniment, kb, operations, privacy):
         app.register_blueprint(blueprint)
 
 

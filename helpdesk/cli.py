@@ -63,6 +63,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(kb_group)
     app.cli.add_command(storage_group)
     app.cli.add_command(status_command)
+    from helpdesk.privacy.cli import privacy_group
+    app.cli.add_command(privacy_group)
 
 
 def _fail(message: str) -> None:

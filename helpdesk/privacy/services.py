@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +29,8 @@ from sqlalchemy import ColumnElement, Select, String, Table, and_, cast, false, 
 from sqlalchemy.orm import selectinload
 
 from helpdesk.accompaniment.models import AccompanimentRequest, AccompanimentSession
-from helpdesk.auth.models import Role, User
+from helpdesk.auth import sessions
+from helpdesk.auth.models import Role, SessionEnd, User
 from helpdesk.catalog.models import CatalogRequest
 from helpdesk.core import audit, search
 from helpdesk.core.audit import AuditEvent, plain
@@ -543,8 +543,7 @@ def _erase(actor: User | None, person: Person, target: Contact | User, now: date
         # Set directly, not through auth.services.update_user: that one checks the address as a real one
         # (a pseudonym's .invalid is not) and would write the old name and address into the audit trail.
         user.name, user.email, user.is_active = pseudonym_name(token), pseudonym_email(token), False
-        if "session_token" in User.__table__.c:
-            user.session_token = secrets.token_urlsafe(32)  # the cookie of every open session stops working
+        sessions.end_all(user, SessionEnd.DEACTIVATED, now)  # the cookie of every open session stops working
     db.session.flush()
     events = db.session.scalars(select(AuditEvent).where(or_(
         _about_condition(person, ticket_ids), scrub.contains(AuditEvent.changes),
