@@ -1,6 +1,7 @@
 """Jobs of the instances: refresh what each active platform runs (hourly check, INSTANCE_REFRESH_HOURS each)."""
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -9,9 +10,11 @@ from sqlalchemy import select
 from helpdesk.core.models import utcnow
 from helpdesk.core.scheduling import Job
 from helpdesk.extensions import db
-from helpdesk.instances.models import PlatformInstance
+from helpdesk.instances.models import API_ACCESS_PROBLEMS, PlatformInstance
 from helpdesk.instances.services import refresh_facts
 from helpdesk.instances.states import InstanceStatus
+
+log = logging.getLogger(__name__)
 
 
 def refresh_due(now: datetime | None = None) -> int:
@@ -27,7 +30,9 @@ def refresh_due(now: datetime | None = None) -> int:
         instance = db.session.get(PlatformInstance, instance_id)
         if instance is None or instance.status is not InstanceStatus.ACTIVE:
             continue  # removed or suspended since the list was read
-        refresh_facts(instance, now)
+        if not refresh_facts(instance, now) and instance.api_access in API_ACCESS_PROBLEMS:
+            # The platform is up but will not let the desk read it: say so where the scheduler logs.
+            log.warning("%s: %s (%s)", instance.host, instance.api_access, instance.facts_error)
         db.session.commit()
         count += 1
     return count

@@ -15,6 +15,7 @@ from helpdesk.extensions import db
 from helpdesk.instances import services
 from helpdesk.instances.decidim import ApiCredentials, DecidimClient, DecidimError, token_expiry
 from helpdesk.instances.health import ACCESS_NOTES, probe
+from helpdesk.instances.jobs import refresh_due
 from helpdesk.instances.models import API_ACCESS_LABELS, HealthCheck, PlatformInstance
 from helpdesk.instances.services import CredentialsData, change_credentials, refresh_facts
 from helpdesk.tickets.models import Ticket
@@ -78,6 +79,19 @@ def test_the_client_signs_in_once_and_sends_the_token_on_every_request(decidim):
     expected = datetime.now(timezone.utc) + timedelta(seconds=decidim.jwt_expires_in)
     assert abs((credentials.token.expires_at - expected).total_seconds()) < 5
     assert credentials.token.expires_at == token_expiry(credentials.token.value)
+    assert token_expiry("not-a-jwt") is None and token_expiry("a.bm90IGpzb24.c") is None  # sign in again on a 401
+
+
+def test_the_hourly_refresh_records_and_logs_credentials_the_platform_wants(app, decidim, monkeypatch, caplog):
+    decidim.require()
+    monkeypatch.setattr(services, "DecidimClient", lambda url, **kwargs: DecidimClient(decidim.url, **kwargs))
+    instance_id = factories.instance(factories.council(), version="0.27.6").id
+    with caplog.at_level("WARNING", logger="helpdesk.instances.jobs"):
+        assert refresh_due(NOW) == 1
+    db.session.remove()
+    instance = db.session.get(PlatformInstance, instance_id)
+    assert instance.api_access == "missing" and instance.decidim_version == "0.27.6"  # the old facts stay
+    assert instance.host in caplog.text and "credentials_missing" in caplog.text
 
 
 def test_missing_and_refused_credentials_are_told_apart_from_other_failures(decidim):
