@@ -91,7 +91,7 @@ def demo_command(if_empty: bool) -> None:
         click.echo(f"  {email:32} {password:20} {role}")
     if summary.admin_second_factor:
         import pyotp
-        uri = pyotp.TOTP(summary.admin_second_factor).provisioning_uri(demo.DEMO_USERS[0][0], issuer_name="Participa311")
+        uri = pyotp.TOTP(summary.admin_second_factor).provisioning_uri(name=demo.DEMO_USERS[0][0], issuer_name="Participa311")
         click.echo(f"The demo administrator's second factor: add the key {summary.admin_second_factor} to an "
                    f"authenticator app ({uri}), or print the current code with\n  .venv/bin/python -c \"import pyotp; "
                    f"print(pyotp.TOTP('{summary.admin_second_factor}').now())\"")

@@ -68,7 +68,7 @@ DEMO_USERS = [
 DEMO_USERS_TABLE = [(email, password, role.value) for email, password, role, _, _ in DEMO_USERS]
 # The demo administrator's second factor (when SECOND_FACTOR_ROLES asks one of administrators): a fixed key, printed
 # by `helpdesk demo`, so that anyone trying the desk can add it to an authenticator app. Never a real desk's.
-DEMO_TOTP_SECRET = "PARTICIPADEMOADMINSECONDFACTORKEY"
+DEMO_TOTP_SECRET = "PARTICIPADEMOADMINTOTPSECRETKEYS"
 
 
 CANNED_REPLIES = [
