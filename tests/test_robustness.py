@@ -26,8 +26,9 @@ PASSWORDS = {"admin@demo.participa311.cat": "Admin-Demo-311", "agent@demo.partic
              "otpgl@demo.participa311.cat": "Otpgl-Demo-311", "referent@vic.cat": "Vic-Demo-311"}
 # Routes the walk leaves alone: signing out ends the walker's own session (it has its own tests).
 LEFT_ALONE = {"auth.logout", "static"}
-# Tables a refused request may rightly write: a failed sign-in is counted.
-MAY_CHANGE_WHEN_REFUSED = {"login_failures", "login_attempts"}
+# Tables a refused request may rightly write: a failed sign-in is recorded (and counted towards throttling), and a
+# request counts towards its rate limit whatever its answer.
+MAY_CHANGE_WHEN_REFUSED = {"sign_in_events", "rate_limits"}
 TOO_LARGE = str(2**31)
 BAD_VALUES = {
     "blank": "",

@@ -83,7 +83,10 @@ def resume_session() -> ResponseReturnValue | None:
 def _complete_sign_in(user: User, method: SignInMethod, next_url: str | None) -> ResponseReturnValue:
     now = utcnow()
     previous = record.last_sign_in(user, now)
+    flashes = session.get("_flashes")  # what the page before said (a password saved) is still said
     session.clear()  # a fresh session at sign-in; the user's saved language applies from now on
+    if flashes:
+        session["_flashes"] = flashes
     sign_in(user, method, client(), now)
     login_user(user)
     session.permanent = True
@@ -296,7 +299,8 @@ def second_factor() -> ResponseReturnValue:
             session.pop("enrolling", None)
             return render_template("auth/recovery_codes.html", codes=codes, first=True)
     uri = totp.enrolment_uri(user, secret)
-    return render_template("auth/enrol.html", form=form, secret=secret, qr=totp.qr_code(uri),
+    grouped = " ".join(secret[start:start + 4] for start in range(0, len(secret), 4))  # easier to type by hand
+    return render_template("auth/enrol.html", form=form, secret=grouped, qr=totp.qr_code(uri),
                            required=totp.is_required(user, current_app.config))
 
 
