@@ -22,6 +22,10 @@ from helpdesk.core.errors import DomainError
 from helpdesk.core.forms import show_error
 from helpdesk.core.models import utcnow
 from helpdesk.core.pagination import paginate
+from helpdesk.core.throttle import rate_limited, reader_or_address
+
+#: Invitations an administrator may send in an hour (a council import invites its contacts in one go).
+INVITATIONS_PER_HOUR = 200
 from helpdesk.councils.models import Council
 from helpdesk.extensions import db
 
@@ -154,6 +158,8 @@ def end_user_sessions(user_id: int) -> ResponseReturnValue:
 
 @bp.route("/admin/invitations", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
+@rate_limited("invitation", limit=INVITATIONS_PER_HOUR, per=timedelta(hours=1), by=reader_or_address,
+              methods=("POST",))
 def invitations() -> ResponseReturnValue:
     form = InviteForm()
     form.council_id.choices = _council_choices()
@@ -175,6 +181,7 @@ def invitations() -> ResponseReturnValue:
 
 @bp.post("/admin/invitations/<int:user_id>/resend")
 @roles_required(Role.ADMIN)
+@rate_limited("invitation", limit=INVITATIONS_PER_HOUR, per=timedelta(hours=1), by=reader_or_address)
 def resend_invitation(user_id: int) -> ResponseReturnValue:
     user = db.get_or_404(User, user_id)
     if ActionForm().validate_on_submit():

@@ -22,6 +22,7 @@ from helpdesk.auth.services import (LoginRefused, LoginThrottled, Throttle, auth
 from helpdesk.config import LANGUAGE_LABELS
 from helpdesk.core.errors import DomainError
 from helpdesk.core.forms import show_error
+from helpdesk.core.throttle import rate_limited
 from helpdesk.core.models import utcnow
 from helpdesk.core.templating import ACTION_LABELS, describe_field
 from helpdesk.core.views import safe_next
@@ -51,6 +52,10 @@ SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Wind
 
 #: How long the password stays good while the second factor is asked for.
 SECOND_STEP_MINUTES = 5
+#: Forms that mail someone or take a secret link: each address asks for a few resets an hour, each e-mail
+#: address receives at most five (nobody's mailbox is flooded), and links are not tried by the thousand.
+RESETS_PER_ADDRESS, RESETS_PER_EMAIL, LINK_TRIES = 10, 5, 30
+HOUR = timedelta(hours=1)
 #: Pages a person who must enrol a second factor can still open before doing so.
 BEFORE_ENROLMENT = {"auth.second_factor", "auth.logout", "auth.language", "static"}
 
@@ -181,7 +186,13 @@ def language() -> ResponseReturnValue:
     return redirect(safe_next(form.next.data))
 
 
+def _typed_email() -> str:
+    return (request.form.get("email") or "").strip().lower()[:254]
+
+
 @bp.route("/password/forgot", methods=["GET", "POST"])
+@rate_limited("password-reset", limit=RESETS_PER_ADDRESS, per=HOUR, methods=("POST",))
+@rate_limited("password-reset-email", limit=RESETS_PER_EMAIL, per=HOUR, by=_typed_email, methods=("POST",))
 def forgot_password() -> ResponseReturnValue:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
@@ -197,11 +208,13 @@ def forgot_password() -> ResponseReturnValue:
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@rate_limited("account-link", limit=LINK_TRIES, per=HOUR)
 def reset_password(token: str) -> ResponseReturnValue:
     return _choose_password(token, TokenPurpose.PASSWORD_RESET, SignInMethod.RESET)
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
+@rate_limited("account-link", limit=LINK_TRIES, per=HOUR)
 def accept_invitation(token: str) -> ResponseReturnValue:
     return _choose_password(token, TokenPurpose.INVITATION, SignInMethod.INVITATION)
 

@@ -143,3 +143,17 @@ def test_user_invite_command(app):
     assert "invited you" in mail_to("new@example.org")[0].body_text
     again = runner.invoke(args=["user", "invite", "--email", "new@example.org", "--name", "New", "--role", "agent"])
     assert again.exit_code == 1 and "Ja hi ha un usuari amb el correu new@example.org" in again.output
+
+
+def test_reset_requests_are_rate_limited_per_address_and_per_e_mail(app):
+    factories.user(Role.AGENT, email="agent@example.org")
+    client = app.test_client()
+    client.get("/password/forgot")
+    answers = [client.submit("/password/forgot", {"email": "agent@example.org"}).status_code for _ in range(6)]
+    assert answers == [302] * 5 + [429]  # the sixth for the same address within the hour is refused
+    assert len(mail_to("agent@example.org")) == 5
+    refused = client.submit("/password/forgot", {"email": "agent@example.org"})
+    assert "Retry-After" in refused.headers and "Massa peticions" in text(refused)
+    for number in range(3):  # other addresses from the same connection: until its limit of ten tries (7 so far)
+        assert client.submit("/password/forgot", {"email": f"other{number}@example.org"}).status_code == 302
+    assert client.submit("/password/forgot", {"email": "another@example.org"}).status_code == 429
