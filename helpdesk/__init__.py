@@ -71,6 +71,7 @@ def _register_blueprints(app: Flask) -> None:
     from helpdesk.core.views import bp as core
     from helpdesk.councils.views import bp as councils
     from helpdesk.instances.views import bp as instances
+    from helpdesk.instances.sign_in_views import bp as decidim_sign_in
     from helpdesk.kb.views import bp as kb
     from helpdesk.operations.views import bp as operations
     from helpdesk.sla.views import bp as sla
@@ -82,7 +83,7 @@ def _register_blueprints(app: Flask) -> None:
     from helpdesk.privacy.views import bp as privacy
 
     for blueprint in (core, auth, councils, instances, sla, tickets, calls, canned, reports, mail, catalog,
-                      accompaniment, kb, operations, privacy):
+                      accompaniment, kb, operations, privacy, decidim_sign_in):
         app.register_blueprint(blueprint)
 
 

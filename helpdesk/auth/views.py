@@ -134,6 +134,7 @@ def begin_second_step(user: User, method: SignInMethod, next_url: str = "") -> R
     """Sign ``user`` in now, or first ask for their second factor if they have one (for other ways in, such as
     a council's Decidim)."""
     if user.has_second_factor:
+        db.session.commit()  # what the way in did (an account linked), before the code is asked for
         session["second_step"] = {"user": user.id, "method": method.value, "at": utcnow().isoformat(),
                                   "next": next_url}
         return redirect(url_for("auth.second_step"))
