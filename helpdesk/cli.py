@@ -227,20 +227,30 @@ def councils_group() -> None:
 
 @councils_group.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_councils_command(path: Path) -> None:
-    """Create or update councils from a CSV file (INE code is the key); a bad row writes nothing."""
-    from helpdesk.councils.importer import ImportFailed, import_councils
+@click.option("--invite", is_flag=True, help="Invite each listed contact who has no account yet, by e-mail.")
+def import_councils_command(path: Path, invite: bool) -> None:
+    """Create or update councils, and add their contacts, from a CSV file (INE code is the key); a bad row
+    writes nothing."""
+    from datetime import timedelta
+
+    from flask import current_app
+
+    from helpdesk.core.models import utcnow
+    from helpdesk.councils.importer import ImportFailed, Invitations, import_councils
     from helpdesk.extensions import db
 
+    invitations = Invitations(timedelta(days=current_app.config["INVITATION_DAYS"]), utcnow(),
+                              current_app.config["DEFAULT_LANGUAGE"]) if invite else None
     try:
-        result = import_councils(None, path.read_bytes())
+        result = import_councils(None, path.read_bytes(), invitations)
     except ImportFailed as failure:
         db.session.rollback()
         for line, reason in failure.problems:
             click.echo(f"{path}:{line}: {reason}", err=True)
         _fail(f"{len(failure.problems)} bad row(s): nothing was imported")
     db.session.commit()
-    click.echo(f"{path}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged.")
+    click.echo(f"{path}: {result.created} created, {result.updated} updated, {result.unchanged} unchanged; "
+               f"{result.contacts_added} contacts added" + (f", {len(result.invited)} invited." if invite else "."))
 
 
 @click.group("tickets")

@@ -98,8 +98,8 @@ def test_councils_import_good_bad_and_again(run, app, tmp_path):
                     "938862100\n08113,Ajuntament de Manresa,town_council,ajmanresa.cat,\n")
     result = run("councils", "import", str(good))
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"{good}: 2 created, 0 updated, 0 unchanged."
-    assert run("councils", "import", str(good)).stdout.strip() == f"{good}: 0 created, 0 updated, 2 unchanged."
+    assert result.stdout.strip() == f"{good}: 2 created, 0 updated, 0 unchanged; 0 contacts added."
+    assert run("councils", "import", str(good)).stdout.strip() == f"{good}: 0 created, 0 updated, 2 unchanged; 0 contacts added."
     bad = tmp_path / "bad.csv"
     bad.write_text("ine_code,name,kind\n08205,Sant Cugat,town_council\n123,Curt,town_council\n")
     result = run("councils", "import", str(bad))

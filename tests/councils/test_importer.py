@@ -72,3 +72,41 @@ def test_semicolons_and_windows_1252_from_a_spreadsheet(app):
     content = "ine_code;name;kind\n08205;Ajuntament de Sant Cugat del Vallès;ajuntament\n".encode("cp1252")
     import_councils(None, content)
     assert councils()["08205"].name == "Ajuntament de Sant Cugat del Vallès"
+
+
+WITH_CONTACTS = """ine_code,name,kind,contact_name,contact_email,contact_language,contact_position
+08298,Ajuntament de Vic,town_council,Marta Puigdollers,marta@vic.cat,es,Tècnica de participació
+08298,Ajuntament de Vic,town_council,Jordi Roca,jordi@vic.cat,,
+08113,Ajuntament de Manresa,town_council,Pere Soler,pere@manresa.cat,ca,
+"""
+
+
+def test_rows_add_the_councils_contacts_and_the_import_invites_them_in_one_step(app):
+    from datetime import timedelta
+
+    from helpdesk.auth.models import Role, User
+    from helpdesk.core.models import utcnow
+    from helpdesk.core.outbox import OutboxMessage
+    from helpdesk.councils.importer import Invitations
+    from helpdesk.councils.models import Contact
+    factories.user(Role.COUNCIL_USER, of=factories.council(name="Altre", ine_code="08999"), email="pere@manresa.cat")
+    result = import_councils(None, WITH_CONTACTS.encode(), Invitations(timedelta(days=7), utcnow(), "ca"))
+    db.session.commit()
+    assert (result.created, result.contacts_added) == (2, 3)
+    assert result.invited == ["marta@vic.cat", "jordi@vic.cat"]  # pere has an account already
+    marta = db.session.scalar(select(Contact).where(Contact.email == "marta@vic.cat"))
+    assert (marta.language, marta.position, marta.council.name) == ("es", "Tècnica de participació", "Ajuntament de Vic")
+    account = db.session.scalar(select(User).where(User.email == "marta@vic.cat"))
+    assert account.role is Role.COUNCIL_USER and account.council_id == marta.council_id and not account.has_password
+    mails = db.session.scalars(select(OutboxMessage.to_addresses)).all()
+    assert sorted(mails) == ["jordi@vic.cat", "marta@vic.cat"]
+    again = import_councils(None, WITH_CONTACTS.encode(), Invitations(timedelta(days=7), utcnow(), "ca"))
+    assert (again.unchanged, again.contacts_added, again.invited) == (2, 0, [])
+
+
+def test_a_council_whose_rows_disagree_is_refused_and_nothing_is_written(app):
+    bad = WITH_CONTACTS.replace("08298,Ajuntament de Vic,town_council,Jordi", "08298,Ajuntament de Vich,town_council,Jordi")
+    with pytest.raises(ImportFailed) as failure:
+        import_councils(None, bad.encode())
+    assert failure.value.problems == [(3, "INE code 08298 is also on line 2 with other council details")]
+    assert councils() == {}
