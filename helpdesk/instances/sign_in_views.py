@@ -11,7 +11,6 @@ from helpdesk.auth.models import SignInMethod
 from helpdesk.auth.views import begin_second_step, client
 from helpdesk.core.models import utcnow
 from helpdesk.core.throttle import rate_limited
-from helpdesk.core.validation import whole_number
 from helpdesk.extensions import db
 from helpdesk.instances import sign_in
 from helpdesk.instances.models import PlatformInstance
@@ -36,15 +35,6 @@ def choose() -> ResponseReturnValue:
         return redirect(url_for("core.home"))
     return render_template("instances/sign_in.html", instances=sign_in.instances_offering_sign_in(),
                            next=request.args.get("next", ""))
-
-
-@bp.get("/login/decidim/go")
-def go() -> ResponseReturnValue:
-    """The choice of the page's form (a GET form cannot put the id in the path)."""
-    instance_id = whole_number(request.args.get("instance", ""))
-    if instance_id is None:
-        return redirect(url_for("decidim_sign_in.choose"))
-    return redirect(url_for("decidim_sign_in.leave", instance_id=instance_id, next=request.args.get("next", "")))
 
 
 @bp.get("/login/decidim/<int:instance_id>")

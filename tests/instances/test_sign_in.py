@@ -144,3 +144,23 @@ def test_second_factor_is_asked_after_the_platform_when_the_person_has_one(clien
     response, _ = go_round(client, vic)
     assert response.headers["Location"] == "/login/code"
     assert client.get("/account").status_code == 302
+
+
+def test_in_the_browser_a_contact_signs_in_through_the_platform(app, provider, vic, live_server, browser, tmp_path):
+    from playwright.sync_api import expect
+    app.config["BASE_URL"] = live_server  # where the platform sends the person back
+    page = browser.new_page()
+    page.goto(f"{live_server}/login")
+    page.get_by_role("link", name="Inicieu la sessió amb la plataforma del vostre ens (Decidim)").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Inicieu la sessió amb la plataforma del vostre ens")
+    page.get_by_role("link", name="Ajuntament de Vic").click()
+    expect(page.get_by_role("button", name="Tanca la sessió")).to_be_visible()
+    expect(page.get_by_role("link", name="Els nostres tiquets")).to_be_visible()  # a council user's desk
+    page.screenshot(path=str(tmp_path / "decidim-sign-in.png"))
+    # another person of another council is turned away with the reason
+    provider.person = Person(90, "intrus@example.org", "Intrús", "intrus")
+    other = browser.new_context().new_page()
+    other.goto(f"{live_server}/login/decidim")
+    other.get_by_role("link", name="Ajuntament de Vic").click()
+    expect(other.get_by_role("heading", level=1)).to_have_text("No s'ha pogut iniciar la sessió")
+    expect(other.get_by_role("alert")).to_contain_text("intrus@example.org no és un contacte")
