@@ -25,6 +25,7 @@ from helpdesk.extensions import db
 from helpdesk.instances.jobs import JOBS as INSTANCE_JOBS
 from helpdesk.operations.models import record_job_run
 from helpdesk.mail.fetching import FetcherPool
+from helpdesk.privacy.jobs import JOBS as PRIVACY_JOBS
 from helpdesk.tickets.jobs import JOBS as TICKET_JOBS
 
 log = logging.getLogger("helpdesk.scheduler")
@@ -32,7 +33,7 @@ LEASE = "scheduler"
 
 
 def all_jobs() -> list[Job]:
-    return [*CORE_JOBS, *AUTH_JOBS, *INSTANCE_JOBS, *TICKET_JOBS, *CATALOG_JOBS, *ACCOMPANIMENT_JOBS]
+    return [*CORE_JOBS, *AUTH_JOBS, *INSTANCE_JOBS, *TICKET_JOBS, *CATALOG_JOBS, *ACCOMPANIMENT_JOBS, *PRIVACY_JOBS]
 
 
 def holder_name() -> str:

@@ -204,3 +204,13 @@ def test_purge_with_no_retention_does_nothing(people, app):
     assert app.config["PRIVACY_RETENTION_YEARS"] == 0
     report = purge(None, utcnow(), dry_run=False)
     assert report.disabled and report.tickets == 0
+
+
+def test_the_scheduler_purges_daily_once_a_retention_period_is_set(old_and_new, app):
+    from helpdesk.privacy.jobs import purge_expired
+    from helpdesk.scheduler import all_jobs
+    assert "privacy-purge" in {job.name for job in all_jobs()}
+    assert purge_expired() == 0  # 0 years: never
+    app.config["PRIVACY_RETENTION_YEARS"] = 5
+    assert purge_expired() == OLD_TICKETS
+    assert all(email.startswith("pseudonym-") for _, email, _ in _requesters(old_and_new["old"]).values())
