@@ -168,8 +168,9 @@ def _seed_admin_second_factor() -> str:
         return ""
     if not admin.has_second_factor:
         now = utcnow()
-        second_factor.enrol(admin, DEMO_TOTP_SECRET, pyotp.TOTP(DEMO_TOTP_SECRET).at(now), now,
-                            current_app.config["SECRET_KEY"])
+        # With the previous step's code (within the drift allowed), so that the code shown now still signs in.
+        second_factor.enrol(admin, DEMO_TOTP_SECRET, pyotp.TOTP(DEMO_TOTP_SECRET).at(now - timedelta(seconds=30)),
+                            now, current_app.config["SECRET_KEY"])
     return DEMO_TOTP_SECRET
 
 

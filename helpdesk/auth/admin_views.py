@@ -16,7 +16,7 @@ from helpdesk.auth.access import roles_required
 from helpdesk.auth.forms import ActionForm, InviteForm, NewUserForm, RecordFilterForm, SetPasswordForm, UserForm
 from helpdesk.auth.models import Role, SessionEnd, SignInKind, User
 from helpdesk.auth.services import create_user, set_password, update_user
-from helpdesk.auth.views import bp, client
+from helpdesk.auth.views import bp, client, sign_in_method
 from helpdesk.core import audit, csvsafe
 from helpdesk.core.errors import DomainError
 from helpdesk.core.forms import show_error
@@ -245,6 +245,6 @@ def export_sign_in_record() -> ResponseReturnValue:
         yield [_("When"), _("Event"), _("E-mail"), _("Address"), _("Browser"), _("How"), _("By"), _("Detail")]
         for event in db.session.scalars(record.search(where).execution_options(yield_per=500)):
             yield [event.at.astimezone(zone).isoformat(timespec="seconds"), event.kind.label, event.email,
-                   event.address, event.user_agent, event.method, event.actor.email if event.actor else "",
-                   event.detail]
+                   event.address, event.user_agent, sign_in_method(event.method) if event.method else "",
+                   event.actor.email if event.actor else "", event.detail]
     return csvsafe.download("sign-ins", rows())

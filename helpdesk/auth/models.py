@@ -114,6 +114,14 @@ class SignInMethod(enum.Enum):
     RESET = "reset"
 
 
+SIGN_IN_METHOD_LABELS = {
+    SignInMethod.PASSWORD: _l("password"),
+    SignInMethod.DECIDIM: _l("the council's Decidim"),
+    SignInMethod.INVITATION: _l("invitation link"),
+    SignInMethod.RESET: _l("password-reset link"),
+}
+
+
 class SessionEnd(enum.Enum):
     SIGNED_OUT = "signed_out"
     IDLE = "idle"

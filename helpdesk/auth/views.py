@@ -16,7 +16,7 @@ from helpdesk.auth import record, sessions, tokens
 from helpdesk.auth import second_factor as totp
 from helpdesk.auth.forms import (ActionForm, ChoosePasswordForm, CodeForm, EnrolForm, ForgotPasswordForm,
                                  LanguageForm, LoginForm, PasswordChangeForm, PreferencesForm)
-from helpdesk.auth.models import ROLE_LABELS, SignInMethod, TokenPurpose, User, UserSession
+from helpdesk.auth.models import ROLE_LABELS, SIGN_IN_METHOD_LABELS, SignInMethod, TokenPurpose, User, UserSession
 from helpdesk.auth.services import (LoginRefused, LoginThrottled, Throttle, authenticate, change_own_password,
                                     set_language, sign_in, sign_out)
 from helpdesk.config import LANGUAGE_LABELS
@@ -336,6 +336,15 @@ def user_agent(text: str) -> str:
     browser = next((name for mark, name in BROWSERS if mark in text), "")
     system = next((name for mark, name in SYSTEMS if mark in text), "")
     return " · ".join(part for part in (browser, system) if part) or text[:60] or "—"
+
+
+@bp.app_template_filter("sign_in_method")
+def sign_in_method(value: str) -> str:
+    """How a sign-in was made, in words (the record keeps the method's code)."""
+    try:
+        return str(SIGN_IN_METHOD_LABELS[SignInMethod(value)])
+    except ValueError:
+        return value
 
 
 @bp.app_context_processor
