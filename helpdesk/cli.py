@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import IO
+from typing import IO, Any
 from pathlib import Path
 
 import click
@@ -103,13 +103,34 @@ def user_group() -> None:
     """Create and invite users, set their passwords, reset their second factor."""
 
 
+def _person_options(command: Any) -> Any:
+    """The options that describe a new user, shared by ``user create`` and ``user invite``."""
+    for option in reversed((
+            click.option("--email", required=True), click.option("--name", required=True),
+            click.option("--role", required=True, type=click.Choice(["admin", "agent", "technician",
+                                                                     "catalogue_manager", "otpgl_approver",
+                                                                     "council_user"])),
+            click.option("--council", "ine_code", help="INE code of the council (council users only)."),
+            click.option("--language", default="ca", type=click.Choice(["ca", "es", "en"]), show_default=True,
+                         help="The language of the account (and of the invitation)."))):
+        command = option(command)
+    return command
+
+
+def _council_id(ine_code: str | None) -> int | None:
+    """The id of the council with this INE code (None for none given); stop with a message if there is none."""
+    from helpdesk.councils.models import Council
+    from helpdesk.extensions import db
+    if not ine_code:
+        return None
+    council_id = db.session.scalar(select(Council.id).where(Council.ine_code == ine_code))
+    if council_id is None:
+        _fail(f"no council has the INE code {ine_code}")
+    return council_id
+
+
 @user_group.command("create")
-@click.option("--email", required=True)
-@click.option("--name", required=True)
-@click.option("--role", required=True, type=click.Choice(["admin", "agent", "technician", "catalogue_manager",
-                                                          "otpgl_approver", "council_user"]))
-@click.option("--council", "ine_code", help="INE code of the council (council users only).")
-@click.option("--language", default="ca", type=click.Choice(["ca", "es", "en"]), show_default=True)
+@_person_options
 @click.password_option(help="Asked for when not given.")
 def create_user_command(email: str, name: str, role: str, ine_code: str | None, language: str,
                         password: str) -> None:
@@ -117,14 +138,9 @@ def create_user_command(email: str, name: str, role: str, ine_code: str | None, 
     from helpdesk.auth.models import Role
     from helpdesk.auth.services import create_user
     from helpdesk.core.errors import DomainError
-    from helpdesk.councils.models import Council
     from helpdesk.extensions import db
 
-    council_id = None
-    if ine_code:
-        council_id = db.session.scalar(select(Council.id).where(Council.ine_code == ine_code))
-        if council_id is None:
-            _fail(f"no council has the INE code {ine_code}")
+    council_id = _council_id(ine_code)
     try:
         user = create_user(None, email=email, name=name, role=Role(role), password=password,
                            council_id=council_id, language=language)
@@ -136,13 +152,7 @@ def create_user_command(email: str, name: str, role: str, ine_code: str | None, 
 
 
 @user_group.command("invite")
-@click.option("--email", required=True)
-@click.option("--name", required=True)
-@click.option("--role", required=True, type=click.Choice(["admin", "agent", "technician", "catalogue_manager",
-                                                          "otpgl_approver", "council_user"]))
-@click.option("--council", "ine_code", help="INE code of the council (council users only).")
-@click.option("--language", default="ca", type=click.Choice(["ca", "es", "en"]), show_default=True,
-              help="The language of the invitation and of the account.")
+@_person_options
 def invite_user_command(email: str, name: str, role: str, ine_code: str | None, language: str) -> None:
     """Invite a person by e-mail: they choose their password through a link valid for INVITATION_DAYS."""
     from datetime import timedelta
@@ -153,14 +163,9 @@ def invite_user_command(email: str, name: str, role: str, ine_code: str | None, 
     from helpdesk.auth.tokens import invite
     from helpdesk.core.errors import DomainError
     from helpdesk.core.models import utcnow
-    from helpdesk.councils.models import Council
     from helpdesk.extensions import db
 
-    council_id = None
-    if ine_code:
-        council_id = db.session.scalar(select(Council.id).where(Council.ine_code == ine_code))
-        if council_id is None:
-            _fail(f"no council has the INE code {ine_code}")
+    council_id = _council_id(ine_code)
     try:
         user = invite(None, email=email, name=name, role=Role(role), council_id=council_id, language=language,
                       lifetime=timedelta(days=current_app.config["INVITATION_DAYS"]), now=utcnow())

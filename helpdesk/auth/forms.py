@@ -92,13 +92,10 @@ class NewUserForm(NewPasswordMixin, UserForm):
     pass
 
 
-class InviteForm(Form):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH)], filters=[strip])
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)], filters=[strip])
-    role = SelectField(_l("Role"), coerce=coerce_role,
-                       choices=[(role.value, label) for role, label in ROLE_LABELS.items()])
-    council_id = SelectField(_l("Council"), coerce=optional_record_id, validators=[Optional()],
-                             description=_l("Only for council users."))
+class InviteForm(UserForm):
+    """A user to invite: the person chooses the password, and is active once they do."""
+
+    is_active = None  # type: ignore[assignment]  (WTForms: no such field here)
     language = SelectField(_l("Language"), choices=list(LANGUAGE_LABELS.items()),
                            description=_l("The invitation is written in it."))
 
