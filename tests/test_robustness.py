@@ -24,8 +24,9 @@ ROLES = ("admin@demo.participa311.cat", "agent@demo.participa311.cat", "tecnic@d
 PASSWORDS = {"admin@demo.participa311.cat": "Admin-Demo-311", "agent@demo.participa311.cat": "Agent-Demo-311",
              "tecnic@demo.participa311.cat": "Tecnic-Demo-311", "cataleg@demo.participa311.cat": "Cataleg-Demo-311",
              "otpgl@demo.participa311.cat": "Otpgl-Demo-311", "referent@vic.cat": "Vic-Demo-311"}
-# Routes the walk leaves alone: signing out ends the walker's own session (it has its own tests).
-LEFT_ALONE = {"auth.logout", "static"}
+# Routes the walk leaves alone: signing out, or ending one's own session from *My account*, ends the walker's
+# own session (they have their own tests).
+LEFT_ALONE = {"auth.logout", "auth.end_session", "static"}
 # Tables a refused request may rightly write: a failed sign-in is recorded (and counted towards throttling), and a
 # request counts towards its rate limit whatever its answer.
 MAY_CHANGE_WHEN_REFUSED = {"sign_in_events", "rate_limits"}
