@@ -99,3 +99,35 @@ def test_upgrading_a_desk_filled_at_the_previous_head_keeps_every_mail_row(empty
         assert db.session.get(ReceivedMail, first.id).content_digest is not None
         db.session.remove()
         db.engine.dispose()
+
+
+def test_upgrading_to_server_side_sessions_keeps_every_account_and_its_password(empty_database_url, tmp_path):
+    """Accounts moved to sessions on the server and Argon2id (0016): the users of before keep their accounts
+    and sign in with the passwords they had (their scrypt hash is upgraded then); their old sessions are gone."""
+    from werkzeug.security import generate_password_hash
+
+    from helpdesk.auth.models import User
+    from tests.conftest import Client
+
+    app = create_app(settings(tmp_path / "instance", empty_database_url))
+    app.test_client_class = Client
+    with app.app_context():
+        flask_migrate.upgrade(revision="0015")
+        with db.engine.begin() as connection:
+            for number in range(1, 4):
+                connection.execute(text(
+                    "INSERT INTO users (email, name, password_hash, role, language, is_active, session_token,"
+                    " created_at, updated_at) VALUES (:email, :name, :hash, 'agent', 'ca', true, :token, :when,"
+                    " :when)"), {"email": f"agent{number}@example.org", "name": f"Agent {number}",
+                                 "hash": generate_password_hash("Old-Password-311"), "token": f"token-{number}",
+                                 "when": "2026-11-30 10:00:00+00:00"})
+            connection.execute(text("INSERT INTO login_failures (email, address, at) VALUES "
+                                    "('agent1@example.org', '192.0.2.1', '2026-11-30 10:00:00+00:00')"))
+        flask_migrate.upgrade()
+        assert db.session.scalar(select(func.count(User.id))) == 3
+        client = app.test_client()
+        assert client.login("agent2@example.org", "Old-Password-311").status_code == 302
+        assert db.session.scalar(select(User.password_hash).where(User.email == "agent2@example.org")) \
+            .startswith("$argon2id$")
+        db.session.remove()
+        db.engine.dispose()
