@@ -87,8 +87,9 @@ DEFAULTS: dict[str, Any] = {
     "SCHEDULER_LEASE_SECONDS": 60,
     # SLA: a ticket is "at risk" once this share of a target's business time is used.
     "SLA_WARNING_PERCENT": 75,
-    # The desk's own address, for links in the e-mail it sends.
-    "BASE_URL": "http://127.0.0.1:5000",
+    # The desk's public address, for links in the e-mail it sends; empty: derived (the address a page was served
+    # at, or http://127.0.0.1:PORT in the scheduler and the CLI). Production sets it.
+    "BASE_URL": "",
     # Service catalogue: new instances' domain, when renewals open, reminders before the end, grace period.
     "CATALOG_INSTANCE_DOMAIN": "diba.cat",
     "CATALOG_RENEWAL_WINDOW_DAYS": 90,
@@ -214,7 +215,7 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError("MAIL_MAX_BYTES", "must be at least 1024")
     if not 5 <= config["IMAP_POLL_SECONDS"] <= 3600:
         raise ConfigError("IMAP_POLL_SECONDS", "must be between 5 and 3600")
-    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", config["BASE_URL"]):
+    if config["BASE_URL"] and not re.fullmatch(r"https?://[^\s/]+(/\S*)?", config["BASE_URL"]):
         raise ConfigError("BASE_URL", f"not a web address: {config['BASE_URL']!r}")
     if not re.fullmatch(r"\d{1,3}(,\d{1,3})*", config["CATALOG_REMINDER_DAYS"].replace(" ", "")):
         raise ConfigError("CATALOG_REMINDER_DAYS", "days before the end separated by commas, such as 90,30,7")

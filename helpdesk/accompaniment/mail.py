@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from helpdesk.accompaniment.models import AccompanimentRequest, AccompanimentSession
 from helpdesk.accompaniment.states import LABELS, SESSION_KINDS, Need, RequestStatus
 from helpdesk.auth.models import User
 from helpdesk.core import emails
+from helpdesk.core.urls import base_url
 from helpdesk.councils import recipients
 
 AUTOMATIC = {"Auto-Submitted": "auto-generated"}
@@ -20,12 +20,12 @@ _SAMPLE_START = datetime(2026, 12, 9, 9, 30, tzinfo=timezone.utc)  # a Wednesday
 
 
 def request_url(request: AccompanimentRequest) -> str:
-    return f"{current_app.config['BASE_URL'].rstrip('/')}/accompaniment/requests/{request.id}"
+    return f"{base_url()}/accompaniment/requests/{request.id}"
 
 
 def _sample_request() -> dict[str, Any]:
     return {"reference": "ACO-2026-0007", "council": "Ajuntament de Vic", "action": "Pressupostos participatius 2027",
-            "request_url": f"{current_app.config['BASE_URL'].rstrip('/')}/accompaniment/requests/7"}
+            "request_url": f"{base_url()}/accompaniment/requests/7"}
 
 
 def _sample_session() -> dict[str, Any]:

@@ -12,12 +12,13 @@ from flask_babel import lazy_gettext as _l
 from helpdesk.auth.models import User
 from helpdesk.core import emails
 from helpdesk.core.outbox import queue_mail
+from helpdesk.core.urls import base_url
 
 AUTOMATIC = {"Auto-Submitted": "auto-generated"}
 
 
 def _base() -> str:
-    return str(current_app.config["BASE_URL"]).rstrip("/")
+    return base_url()
 
 
 INVITATION = emails.register(

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from helpdesk.catalog.models import LANGUAGES, CatalogRequest, Grant
 from helpdesk.catalog.states import LABELS, RequestKind, RequestStatus
 from helpdesk.core import emails
+from helpdesk.core.urls import base_url
 from helpdesk.councils import recipients
 from helpdesk.councils.models import Contact
 from helpdesk.instances.models import PlatformInstance
@@ -21,7 +22,7 @@ AUTOMATIC = {"Auto-Submitted": "auto-generated"}
 
 
 def _base() -> str:
-    return str(current_app.config["BASE_URL"]).rstrip("/")
+    return base_url()
 
 
 def _sample_request() -> dict[str, Any]:

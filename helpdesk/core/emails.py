@@ -22,6 +22,7 @@ from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup, escape
 
 from helpdesk.config import LANGUAGES
+from helpdesk.core.urls import base_url
 
 #: Every e-mail the desk sends, by name ("domain/name"), in the order the domains registered them.
 EMAILS: dict[str, Email] = {}
@@ -78,7 +79,7 @@ def render(template: str, language: str, context: Mapping[str, Any], *, hours: s
         language = config["DEFAULT_LANGUAGE"]
     values = {"language": language, "desk_name": config["MAIL_FROM_NAME"], "support_email": config["SUPPORT_EMAIL"],
               "support_phone": config["SUPPORT_PHONE"], "support_hours": hours,
-              "base_url": config["BASE_URL"].rstrip("/"), **context}
+              "base_url": base_url(), **context}
     env = environment()
     with in_language(language):
         text_template = env.get_template(f"emails/{template}.txt")

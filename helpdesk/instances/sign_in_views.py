@@ -11,6 +11,7 @@ from helpdesk.auth.models import SignInMethod
 from helpdesk.auth.views import begin_second_step, client
 from helpdesk.core.models import utcnow
 from helpdesk.core.throttle import rate_limited
+from helpdesk.core.urls import base_url
 from helpdesk.extensions import db
 from helpdesk.instances import sign_in
 from helpdesk.instances.models import PlatformInstance
@@ -22,7 +23,7 @@ TRIES, TRIES_PER = 30, timedelta(hours=1)
 
 
 def _redirect_uri() -> str:
-    return f"{str(current_app.config['BASE_URL']).rstrip('/')}/login/decidim/callback"
+    return f"{base_url()}/login/decidim/callback"
 
 
 def _refused(message: object, instance: PlatformInstance | None = None) -> ResponseReturnValue:

@@ -20,6 +20,7 @@ from helpdesk.core.forms import id_argument, show_error
 from helpdesk.core.models import transaction_cache, utcnow
 from helpdesk.core.templating import describe_field
 from helpdesk.core.throttle import rate_limited, reader_or_address
+from helpdesk.core.urls import base_url
 from helpdesk.extensions import db
 from helpdesk.kb import services
 from helpdesk.kb.forms import ArticleForm, FeedbackForm
@@ -112,7 +113,7 @@ def suggest():
 
 
 def public_url(slug: str) -> str:
-    return f"{current_app.config['BASE_URL'].rstrip('/')}/faq/{slug}"
+    return f"{base_url()}/faq/{slug}"
 
 
 @bp.get("/admin/faq")

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from helpdesk.core import emails
 from helpdesk.core.outbox import queue_mail
+from helpdesk.core.urls import base_url
 from helpdesk.councils.models import Contact
 from helpdesk.councils import recipients
 from helpdesk.extensions import db
@@ -74,7 +75,7 @@ def tagged_subject(ticket: Ticket, subject: str | None = None) -> str:
 
 
 def ticket_url(ticket: Ticket) -> str:
-    return f"{current_app.config['BASE_URL'].rstrip('/')}/tickets/{ticket.id}"
+    return f"{base_url()}/tickets/{ticket.id}"
 
 
 def _thread_headers(ticket: Ticket, messages: list[Message] | None = None) -> dict[str, str]:
@@ -100,7 +101,7 @@ def _requester_language(ticket: Ticket) -> str:
 # --- to the requester ----------------------------------------------------------------------------------
 
 def _sample_ticket() -> dict[str, Any]:
-    base = current_app.config["BASE_URL"].rstrip("/")
+    base = base_url()
     return {"tag": f"[{current_app.config['MAIL_SUBJECT_TAG']} #1234]".replace("[ #", "[#"), "reference": "#1234",
             "ticket_subject": "No puc canviar el logotip de la plataforma", "ticket_url": f"{base}/tickets/1234"}
 
@@ -116,7 +117,7 @@ ACKNOWLEDGEMENT = emails.register(
     recipients=_l("The sender of the e-mail"),
     sample=lambda: {**_sample_ticket(), "due": _SAMPLE_TIME + timedelta(hours=4),
                     "links": [("Com canvio el logotip i l'adreça?",
-                               f"{current_app.config['BASE_URL'].rstrip('/')}/faq/logotip-i-adreca")]})
+                               f"{base_url()}/faq/logotip-i-adreca")]})
 
 
 def send_reply(message: Message) -> None:
