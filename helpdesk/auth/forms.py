@@ -14,7 +14,9 @@ from helpdesk.core.forms import Form, optional_record_id, strip
 
 
 class LoginForm(Form):
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH)], filters=[strip])
+    # The sign-in page has one thing to do: typing can start at once.
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=EMAIL_MAX_LENGTH)], filters=[strip],
+                       render_kw={"autofocus": True, "autocomplete": "username"})
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX_LENGTH)])
     next = HiddenField()
 

@@ -1,3 +1,5 @@
+import re
+
 from sqlalchemy import select
 
 from helpdesk.auth.models import Role, User
@@ -137,3 +139,11 @@ def test_form_validation_messages_are_translated_too(client, app):
     client.get("/login")
     response = client.submit("/login", {"email": "", "password": ""})
     assert error_after(text(response), "email") == "Aquest camp és obligatori."
+
+
+def test_the_sign_in_page_puts_the_cursor_in_the_e_mail_field(client, app):
+    page = client.get("/login").get_data(as_text=True)
+    focused = re.findall(r"<input[^>]*\bautofocus\b[^>]*>", page)
+    assert len(focused) == 1 and 'name="email"' in focused[0]
+    again = client.submit("/login", {"email": "nobody@example.org", "password": "wrong"}).get_data(as_text=True)
+    assert re.search(r'<input[^>]*name="email"[^>]*\bautofocus\b|<input[^>]*\bautofocus\b[^>]*name="email"', again)
