@@ -3,6 +3,7 @@ searching with highlighted snippets, counting views, votes and deflections."""
 from __future__ import annotations
 
 import html
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -155,6 +156,10 @@ def best_texts(query: str, language: str, user, limit: int, every_word: bool = T
         select(ArticleText, matching.c.rank).join(matching, matching.c.object_id == ArticleText.id)
         .join(Article, Article.id == ArticleText.article_id).where(visible(user))
         .order_by(matching.c.rank, (ArticleText.language != language), Article.id).limit(limit * 3)).all()
+    if not every_word:
+        weights = relevance(query, user)
+        rows = sorted((row for row in rows if weights.get(row[0].article_id)),
+                      key=lambda row: -weights[row[0].article_id])  # stable: the engine's order within a weight
     results, seen = [], set()
     for text, _rank in rows:
         if text.article_id in seen:
@@ -164,6 +169,30 @@ def best_texts(query: str, language: str, user, limit: int, every_word: bool = T
         if len(results) == limit:
             break
     return results
+
+
+def relevance(query: str, user) -> dict[int, float]:
+    """For suggestions, the articles that really match ``query`` (any of its words), by article id: each word
+    weighs more the fewer articles have it (none when most have it: "plataforma" names no article), and an
+    article is kept only with at least half the weight of the best one, so one match is not padded with
+    articles that share a common word."""
+    visible_ids = set(db.session.scalars(select(Article.id).where(visible(user))))
+    having: dict[str, set[int]] = {}
+    for word in list(dict.fromkeys(search.words(query)))[:search.MAX_QUERY_WORDS]:
+        matching = search.matches(db.session, "article", word)
+        if matching is not None:
+            having[word] = set(db.session.scalars(
+                select(ArticleText.article_id).join(matching, matching.c.object_id == ArticleText.id))) & visible_ids
+    total = len(visible_ids)
+    informative = {word: ids for word, ids in having.items() if ids and len(ids) * 2 <= total}
+    if not informative:  # every word is common (or the FAQ is tiny): the words themselves are what was asked
+        informative = {word: ids for word, ids in having.items() if ids}
+    weights: dict[int, float] = {}
+    for ids in informative.values():
+        for article_id in ids:
+            weights[article_id] = weights.get(article_id, 0.0) + math.log((total + 1) / len(ids))
+    best = max(weights.values(), default=0.0)
+    return {article_id: weight for article_id, weight in weights.items() if weight > 0 and weight * 2 >= best}
 
 
 def snippet(content: str, query: str, width: int = 180) -> str:

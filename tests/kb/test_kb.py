@@ -45,6 +45,17 @@ def test_suggestions_answer_what_a_council_types(client, app, faq):
     assert client.get("/faq/suggest", query_string={"q": ""}).get_json() == []
 
 
+def test_suggestions_list_only_the_articles_that_match(client, app, faq):
+    def suggested(query):
+        return [item["url"] for item in client.get("/faq/suggest", query_string={"q": query}).get_json()]
+    # "plataforma" is in nearly every article: it must not bring them all along with the logo's one.
+    assert suggested("No puc canviar el logotip de la plataforma") == ["/faq/logotip-i-adreca"]
+    assert suggested("Com renovem la plataforma?") == ["/faq/renovar-la-sollicitud"]
+    assert sorted(suggested("logotip i formació")) == ["/faq/formacio", "/faq/logotip-i-adreca"]  # two questions
+    assert len(suggested("plataforma")) > 1  # a common word alone still finds what has it
+    assert suggested("xyzzy plataformes quantiques") == suggested("plataformes")
+
+
 def test_staff_only_articles_are_hidden_from_councils_and_visitors(client, app, faq):
     services.save_article(None, services.ArticleData("notes-internes", "service", [], is_public=False,
                                                      is_published=True,
