@@ -1,11 +1,14 @@
 """Template filters and globals shared by every domain."""
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any, Callable, Mapping
 
-from flask import Flask
+from babel import Locale
+from babel.dates import format_skeleton
+from flask import Flask, current_app
 from markupsafe import Markup
-from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import format_date, format_datetime, format_time, get_locale, to_user_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -87,9 +90,42 @@ def minutes(value: int | float | None) -> str:
     return ("-" if total < 0 else "") + " ".join(parts)
 
 
+def _locale() -> Locale:
+    return get_locale() or Locale.parse(current_app.config["DEFAULT_LANGUAGE"])
+
+
+def short_date(value: date) -> str:
+    """A day in digits with the whole year, in the reader's order: 4/12/2026 (ca, es), 12/4/2026 (en). CLDR's own
+    'short' style cuts the year to two digits, which reads as a day or a month next to a renewal's 2-year span."""
+    if isinstance(value, datetime):
+        value = to_user_timezone(value)
+    return str(format_skeleton("yMd", value, locale=_locale()))
+
+
+def short_datetime(value: datetime) -> str:
+    """A moment as ``short_date`` and the locale's short time, joined as the locale joins them: 4/12/2026 9:05 (ca),
+    4/12/2026, 9:05 (es), 12/4/2026, 9:05 AM (en); in the desk's time zone."""
+    locale = _locale()
+    return str(locale.datetime_formats["short"]).format(format_time(value, "short"), short_date(value))
+
+
+def datetimeformat(value: datetime | None, style: str = "medium") -> str:
+    """A moment in the reader's language; every style shows a four-digit year."""
+    if not value:
+        return "—"
+    return short_datetime(value) if style == "short" else format_datetime(value, style)
+
+
+def dateformat(value: date | None, style: str = "medium") -> str:
+    """A day in the reader's language; every style shows a four-digit year."""
+    if not value:
+        return "—"
+    return short_date(value) if style == "short" else format_date(value, style)
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
-        datetimeformat=lambda value, style="medium": format_datetime(value, style) if value else "—",
+        datetimeformat=datetimeformat,
         audit_value=audit_value,
         audit_action=lambda action: str(ACTION_LABELS.get(action, action)),
         field_label=lambda name: str(FIELD_LABELS.get(name, name.replace("_", " "))),
@@ -100,7 +136,7 @@ def register(app: Flask) -> None:
         clock_state=lambda state: str(CLOCK_STATES.get(state, state)),
         grouping=lambda key: str(GROUPINGS.get(key, key)),
         delivery_state=lambda key: str(DELIVERY_STATES.get(key, key)),
-        dateformat=lambda value, style="medium": format_date(value, style) if value else "—",
+        dateformat=dateformat,
     )
     app.jinja_env.globals["page_url"] = page_url
 
