@@ -25,7 +25,7 @@ from helpdesk.instances.models import PlatformInstance
 from helpdesk.kb.seed import seed_articles
 from helpdesk.instances.services import InstanceData, change_instance_status, create_instance
 from helpdesk.instances.states import InstanceStatus
-from helpdesk.tickets.canned import save_canned_reply
+from helpdesk.tickets.canned import save_canned_reply, texts_of
 from helpdesk.tickets.models import CannedReply, Ticket
 from helpdesk.tickets.services import TicketData, add_message, open_ticket
 from helpdesk.tickets.states import Category, Channel, MessageKind, TicketStatus
@@ -71,12 +71,25 @@ DEMO_USERS_TABLE = [(email, password, role.value) for email, password, role, _, 
 DEMO_TOTP_SECRET = "PARTICIPADEMOADMINTOTPSECRETKEYS"
 
 
+# (Catalan title, Catalan text, {language: (title, text)} in Spanish and English)
 CANNED_REPLIES = [
     ("Sol·licitud rebuda", "Bon dia {requester_name},\n\nHem rebut la vostra consulta ({ticket_number}) i ja "
-     "hi estem treballant. Us direm alguna cosa ben aviat.\n\nCordialment,\nSuport Participa311"),
+     "hi estem treballant. Us direm alguna cosa ben aviat.\n\nCordialment,\nSuport Participa311", {
+         "es": ("Solicitud recibida", "Buenos días, {requester_name}:\n\nHemos recibido vuestra consulta "
+                "({ticket_number}) y ya estamos trabajando en ella. Os diremos algo muy pronto.\n\n"
+                "Atentamente,\nSoporte Participa311"),
+         "en": ("Request received", "Hello {requester_name},\n\nWe have received your query ({ticket_number}) "
+                "and are already working on it. We will get back to you very soon.\n\nKind regards,\n"
+                "Participa311 Support")}),
     ("Canvi de logotip", "Bon dia {requester_name},\n\nEl logotip es canvia des del tauler d'administració de "
      "{instance_url}/admin, a Configuració > Aparença. Si no hi teniu accés, digueu-nos-ho.\n\nCordialment,\n"
-     "Suport Participa311"),
+     "Suport Participa311", {
+         "es": ("Cambio de logotipo", "Buenos días, {requester_name}:\n\nEl logotipo se cambia desde el panel de "
+                "administración de {instance_url}/admin, en Configuración > Apariencia. Si no tenéis acceso, "
+                "decídnoslo.\n\nAtentamente,\nSoporte Participa311"),
+         "en": ("Changing the logo", "Hello {requester_name},\n\nThe logo is changed from the administration "
+                "dashboard at {instance_url}/admin, under Settings > Appearance. If you do not have access to it, "
+                "let us know.\n\nKind regards,\nParticipa311 Support")}),
 ]
 
 # (subject, INE code or None, category, channel, requester e-mail, first message, agent's reply or None, status)
@@ -134,9 +147,17 @@ def seed() -> Summary:
             council_id = db.session.scalar(select(Council.id).where(Council.ine_code == ine_code)) if ine_code else None
             create_user(None, email=email, name=name, role=role, password=password, council_id=council_id)
     admin_second_factor = _seed_admin_second_factor()
-    for title, body in CANNED_REPLIES:
-        if db.session.scalar(select(CannedReply).where(CannedReply.title == title)) is None:
-            save_canned_reply(None, title, body, True)
+    for title, body, translations in CANNED_REPLIES:
+        canned_reply = db.session.scalar(select(CannedReply).where(CannedReply.title == title))
+        if canned_reply is None:
+            save_canned_reply(None, title, body, True, translations=translations)
+        else:
+            texts = texts_of(canned_reply)
+            missing = {language: pair for language, pair in translations.items() if language not in texts}
+            if missing:  # languages shipped since the reply was seeded; what an administrator wrote is kept
+                kept = {language: pair for language, pair in texts.items() if language != "ca"}
+                save_canned_reply(None, canned_reply.title, canned_reply.body, canned_reply.is_active, canned_reply,
+                                  translations={**kept, **missing})
     agent = db.session.scalar(select(User).where(User.role == Role.AGENT).order_by(User.id))
     for subject, ine_code, category, channel, email, body, reply, status in TICKETS:
         if db.session.scalar(select(Ticket.id).where(Ticket.subject == subject)) is not None:

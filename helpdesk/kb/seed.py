@@ -1,5 +1,5 @@
 """The FAQ the desk starts with: one article per topic the support team answers again and again, in
-Catalan and Spanish, written from the service's documents (Decidim 0.28)."""
+Catalan, Spanish and English, written from the service's documents (Decidim 0.28)."""
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -33,6 +33,17 @@ després caldrà actualitzar els enllaços que tingueu publicats."""),
 instalación, así que no podéis cambiarla vosotros: escribid a soporte con la dirección nueva.
 Todas las direcciones bajo `diba.cat` funcionan con HTTPS. Os diremos cuándo se hará el cambio;
 después habrá que actualizar los enlaces publicados."""),
+        "en": ("How do I change the platform's logo or address?", """\
+**The logo** is changed by the platform's administrators, without going through support:
+
+1. Go to the administration dashboard (`/admin`).
+2. Go to **Settings → Appearance**.
+3. Upload the logo (and, if needed, the site icon) and save.
+
+**The address** (for example `participa.vic.diba.cat`) identifies your organisation within the
+installation, so you cannot change it yourselves: write to support with the new address you want.
+Every address under `diba.cat` works with HTTPS. We will tell you when the change will be made;
+afterwards you will need to update the links you have published."""),
     }),
     ("versions-i-moduls", "platform", ["versió", "mòduls", "decidim", "components"], {
         "ca": ("Quina versió de Decidim tenim i quins mòduls podem fer servir?", """\
@@ -51,6 +62,14 @@ Dentro de cada espacio participativo (procesos, asambleas) podéis añadir compo
 de administración: **propuestas, encuentros, encuestas, presupuestos, rendición de cuentas, páginas,
 blog, debates y sorteos**. Si necesitáis un módulo que no veis (por ejemplo conferencias o
 iniciativas ciudadanas), pedidlo a soporte: se instala para toda la plataforma."""),
+        "en": ("Which version of Decidim do we have and which modules can we use?", """\
+Participa311 is an instance of **Decidim 0.28.5**. The Diputació de Barcelona upgrades it as new
+versions come out; we let you know before each upgrade.
+
+Within each participatory space (processes, assemblies) you can add components from the administration
+dashboard: **proposals, meetings, surveys, budgets, accountability, pages, blog, debates and
+sortitions**. If you need a module you cannot see (for example conferences or citizen initiatives),
+ask support for it: it is installed for the whole platform."""),
     }),
     ("renovar-la-sollicitud", "service", ["renovació", "catàleg", "concessió"], {
         "ca": ("Com renovem la plataforma?", """\
@@ -73,6 +92,16 @@ La plataforma se obtiene por el **Catálogo de Servicios** de la Diputación y l
 - Si se aprueba, la concesión se alarga dos años más a partir del final de la anterior.
 
 Si no se renueva, la plataforma sigue disponible **30 días** más y después caduca."""),
+        "en": ("How do we renew the platform?", """\
+The platform is obtained through the Diputació de Barcelona's **Service Catalogue** and the grant lasts
+**two years**. To keep it, it has to be renewed:
+
+- Renewal opens **90 days before** the grant ends. We send you reminders at 90, 30 and 7 days.
+- In the support service, under **Service Catalogue**, click **Renew**: the project and the technical
+  referent are already filled in; confirm them or update them.
+- If it is approved, the grant is extended by two more years from the end of the previous one.
+
+If it is not renewed, the platform remains available for **30 more days** and then expires."""),
     }),
     ("administrar-la-plataforma", "administration", ["administració", "permisos", "administradors"], {
         "ca": ("Qui administra la plataforma i com donem permisos?", """\
@@ -95,6 +124,16 @@ de administración (`/admin`) podéis:
 - crear y publicar procesos, asambleas y sus componentes.
 
 Si el referente técnico cambia, decídnoslo para actualizarlo en vuestra ficha."""),
+        "en": ("Who administers the platform and how do we give permissions?", """\
+Each council has a **municipal technical referent** who manages the platform. From the administration
+dashboard (`/admin`) you can:
+
+- invite other administrators under **Participants → Admins**;
+- give roles within a specific space (space administrator, collaborator, moderator, valuator)
+  from the space's members or roles tab;
+- create and publish processes, assemblies and their components.
+
+If the technical referent changes, let us know so that we can update it in your council's record."""),
     }),
     ("menors-de-14-anys", "participation", ["menors", "edat", "escoles", "dades"], {
         "ca": ("Poden participar-hi menors de 14 anys?", """\
@@ -113,6 +152,14 @@ debajo de esa edad hace falta el consentimiento del padre, la madre o el tutor l
 Para procesos con niños (por ejemplo en las escuelas) recomendamos recoger las aportaciones en
 sesiones presenciales y que el ayuntamiento las publique en la plataforma, en lugar de que los niños
 se registren. Si queréis plantearlo de otra manera, pedidnos acompañamiento."""),
+        "en": ("Can children under 14 take part?", """\
+To register on the platform you have to accept its terms of use, and data protection law sets
+**14 years** as the age at which people can give consent on their own behalf. Below that age, the
+consent of a parent or legal guardian is needed.
+
+For processes with children (for example in schools) we recommend collecting their contributions in
+face-to-face sessions and having the council publish them on the platform, instead of the children
+registering. If you want to approach it differently, ask us for accompaniment."""),
     }),
     ("registre-obligatori", "participation", ["registre", "verificació", "accés"], {
         "ca": ("Es pot obligar a registrar-se per veure la plataforma o per votar?", """\
@@ -133,6 +180,16 @@ comentar, votar) sí.
   el método de verificación.
 - Cerrar **toda** la plataforma para que solo se pueda entrar con sesión iniciada es una opción de la
   organización: pedidla a soporte, porque también deja de ser pública la información de los procesos."""),
+        "en": ("Can people be required to register to view the platform or to vote?", """\
+You do not need to register to **browse** the platform; to **take part** (make proposals, comment,
+vote) you do.
+
+- To require people to **verify** who they are before voting or proposing (for example, that they are
+  on the municipal register of residents), configure the component's **permissions** from the
+  administration dashboard and choose the verification method.
+- Closing the **whole** platform so that it can only be entered when signed in is a setting of the
+  organisation: ask support for it, because it also makes the information about the processes no
+  longer public."""),
     }),
     ("codi-etic-i-contracte-social", "service", ["codi ètic", "contracte social", "requisits"], {
         "ca": ("Què és el codi ètic i el contracte social?", """\
@@ -151,6 +208,14 @@ la participación.
 
 Se acepta al presentar la solicitud en el Catálogo de Servicios, junto con los dos requisitos de la
 concesión: un **proyecto asociado** a la plataforma y un **referente técnico municipal**."""),
+        "en": ("What are the code of ethics and the social contract?", """\
+Participa311 is free software (Decidim). To use it, each council accepts the platform's **code of
+ethics and social contract**, which commit it to transparency, the traceability of processes, the
+protection of the participants' data and the democratic quality of participation.
+
+It is accepted when the request is submitted to the Service Catalogue, together with the two
+requirements for the grant: a **project associated** with the platform and a **municipal technical
+referent**."""),
     }),
     ("formacio", "service", ["formació", "acompanyament", "comunitat"], {
         "ca": ("Quina formació i quin acompanyament oferiu?", """\
@@ -170,17 +235,36 @@ Con la plataforma, la Diputación ofrece **asesoramiento, formación y soporte**
   funcionalidades, hacer su seguimiento). Se pide desde el servicio de soporte y lo tiene que
   autorizar la OTPGL.
 - **Comunidad**: un espacio de red para compartir experiencias con otros ayuntamientos."""),
+        "en": ("What training and accompaniment do you offer?", """\
+With the platform, the Diputació de Barcelona offers **advice, training and support** by phone
+(934 020 704) and e-mail (suportparticipa311@diba.cat), Monday to Friday from 9:00 to 14:00 and
+from 15:00 to 17:00.
+
+- **Training**: sessions for the council teams that administer the platform.
+- **Accompaniment**: to carry out a specific action (adapting its design, configuring the features it
+  needs, following it up). It is requested from the support service and must be authorised by the OTPGL.
+- **Community**: a networking space to share experiences with other councils."""),
     }),
 ]
 
 
 def seed_articles() -> int:
-    """Add the articles that are missing (by slug); flush, never commit. How many were added."""
+    """Add the articles that are missing (by slug), and to those already there the language versions they lack;
+    flush, never commit. How many articles were added."""
     added = 0
     for slug, category, tags, texts in ARTICLES:
-        if db.session.scalar(select(Article.id).where(Article.slug == slug)) is not None:
+        article = db.session.scalar(select(Article).where(Article.slug == slug))
+        if article is None:
+            save_article(None, ArticleData(slug=slug, category=category, tags=tags, is_public=True,
+                                           is_published=True, texts=dict(texts)))
+            added += 1
             continue
-        save_article(None, ArticleData(slug=slug, category=category, tags=tags, is_public=True, is_published=True,
-                                       texts={language: pair for language, pair in texts.items()}))
-        added += 1
+        # An article already there keeps everything the team made of it (settings, edited versions); only the
+        # languages it has no version in are added, through the same path as an edit (kept, indexed, audited).
+        kept = {item.language: (item.title, item.body) for item in article.translations}
+        missing = {language: pair for language, pair in texts.items() if language not in kept}
+        if missing:
+            save_article(None, ArticleData(slug=article.slug, category=article.category, tags=list(article.tags),
+                                           is_public=article.is_public, is_published=article.is_published,
+                                           reviewed_on=article.reviewed_on, texts={**kept, **missing}), article)
     return added

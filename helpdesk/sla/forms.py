@@ -63,7 +63,13 @@ def optional_text(value: str | None) -> str | None:
 
 
 class PolicyForm(Form):
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)], filters=[strip])
+    # Catalan is required (the desk's default, and what readers of a language without a name see)
+    name = StringField(_l("Name (Catalan)"), validators=[DataRequired(), Length(max=NAME_MAX_LENGTH)],
+                       filters=[strip])
+    name_es = StringField(_l("Name (Spanish)"), validators=[Optional(), Length(max=NAME_MAX_LENGTH)],
+                          filters=[strip], description=_l("Empty: readers in Spanish see the Catalan name."))
+    name_en = StringField(_l("Name (English)"), validators=[Optional(), Length(max=NAME_MAX_LENGTH)],
+                          filters=[strip], description=_l("Empty: readers in English see the Catalan name."))
     category = SelectField(_l("Category"), coerce=optional_text)
     priority = SelectField(_l("Priority"), coerce=optional_text)
     calendar_id = SelectField(_l("Calendar"), coerce=lambda value: int(value) if value else None)

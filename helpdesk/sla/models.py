@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from flask_babel import LazyString
+from flask_babel import LazyString, get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, ForeignKey, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -74,6 +74,11 @@ class Holiday(Model):
     calendar: Mapped[Calendar] = relationship(back_populates="holidays")
 
 
+# The languages a policy's name is written in: ``name`` holds the Catalan one (the desk's default, and what a
+# reader of another language falls back to), ``name_es`` and ``name_en`` the others (empty until written).
+NAME_LANGUAGES = ("ca", "es", "en")
+
+
 class SlaPolicy(TimestampMixin, Model):
     """Targets for tickets of a category and priority (empty = any); the most specific policy applies."""
 
@@ -81,7 +86,9 @@ class SlaPolicy(TimestampMixin, Model):
     __table_args__ = (UniqueConstraint("category", "priority", name="uq_sla_policies_category_priority"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH))  # in Catalan
+    name_es: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), default="", server_default="")
+    name_en: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), default="", server_default="")
     category: Mapped[str | None] = mapped_column(String(32))
     priority: Mapped[str | None] = mapped_column(String(32))
     calendar_id: Mapped[int] = mapped_column(ForeignKey("calendars.id"), index=True)
@@ -91,7 +98,22 @@ class SlaPolicy(TimestampMixin, Model):
 
     calendar: Mapped[Calendar] = relationship(lazy="joined")
 
-    AUDITED = ("name", "category", "priority", "calendar_id", "first_response_minutes", "resolution_minutes")
+    AUDITED = ("name", "name_es", "name_en", "category", "priority", "calendar_id", "first_response_minutes",
+               "resolution_minutes")
+
+    @property
+    def names(self) -> dict[str, str]:
+        return {"ca": self.name, "es": self.name_es, "en": self.name_en}
+
+    def name_in(self, language: str) -> str:
+        """The name in ``language``, else in Catalan, else in any language it has."""
+        names = self.names
+        return names.get(language) or names["ca"] or next((name for name in names.values() if name), "")
+
+    @property
+    def localized_name(self) -> str:
+        """The name in the reader's language (Catalan outside a request)."""
+        return self.name_in(str(get_locale() or "ca"))
 
     def __repr__(self) -> str:
         return f"<SlaPolicy {self.name}>"

@@ -179,6 +179,8 @@ class PolicyData:
     calendar_id: int | None
     first_response_minutes: int
     resolution_minutes: int
+    name_es: str = ""  # the name in Spanish and in English: empty shows the Catalan ``name``
+    name_en: str = ""
 
 
 def save_policy(actor: User | None, data: PolicyData, policy: SlaPolicy | None = None) -> SlaPolicy:
@@ -188,6 +190,11 @@ def save_policy(actor: User | None, data: PolicyData, policy: SlaPolicy | None =
     if not name or len(name) > NAME_MAX_LENGTH:
         raise DomainError(_l("Give the policy a name (at most %(count)d characters).", count=NAME_MAX_LENGTH),
                           "name")
+    translated = {field: " ".join(value.split()) for field, value in (("name_es", data.name_es),
+                                                                      ("name_en", data.name_en))}
+    for field_name, value in translated.items():
+        if len(value) > NAME_MAX_LENGTH:
+            raise DomainError(_l("A name has at most %(count)d characters.", count=NAME_MAX_LENGTH), field_name)
     for dimension, value in (("category", data.category), ("priority", data.priority)):
         if value is not None and value not in POLICY_DIMENSIONS[dimension]:
             raise DomainError(_l("Unknown value “%(value)s”.", value=value), dimension)
@@ -209,13 +216,14 @@ def save_policy(actor: User | None, data: PolicyData, policy: SlaPolicy | None =
                                                      SlaPolicy.priority.is_(data.priority) if data.priority is None
                                                      else SlaPolicy.priority == data.priority))
     if same is not None and same is not policy:
-        raise DomainError(_l("The policy “%(name)s” already covers this category and priority.", name=same.name),
-                          "category")
+        raise DomainError(_l("The policy “%(name)s” already covers this category and priority.",
+                             name=same.localized_name), "category")
     before = audit.snapshot(policy, SlaPolicy.AUDITED) if policy else {}
     if policy is None:
         policy = SlaPolicy(name=name)
         db.session.add(policy)
     policy.name, policy.category, policy.priority = name, data.category, data.priority
+    policy.name_es, policy.name_en = translated["name_es"], translated["name_en"]
     policy.calendar = calendar
     policy.first_response_minutes, policy.resolution_minutes = data.first_response_minutes, data.resolution_minutes
     db.session.flush()

@@ -30,6 +30,8 @@ describe_field("is_24x7", _l("Open all the time (24x7)"))
 describe_field("official_holidays", _l("Official holidays"), OFFICIAL_HOLIDAYS)
 describe_field("weekly_hours", _l("Weekly hours"))
 describe_field("holiday", _l("Holiday"))
+describe_field("name_es", _l("Name (Spanish)"))
+describe_field("name_en", _l("Name (English)"))
 describe_field("calendar_id", _l("Calendar"), resolve=lambda id_: getattr(db.session.get(Calendar, id_), "name", None))
 describe_field("first_response_minutes", _l("First response target (minutes of business time)"))
 describe_field("resolution_minutes", _l("Resolution target (minutes of business time)"))
@@ -136,13 +138,15 @@ def policy(policy_id: int | None) -> ResponseReturnValue:
         try:
             item = save_policy(current_user, PolicyData(
                 required(form.name.data), form.category.data, form.priority.data, form.calendar_id.data,
-                required(form.first_response_minutes.data), required(form.resolution_minutes.data)), item)
+                required(form.first_response_minutes.data), required(form.resolution_minutes.data),
+                form.name_es.data or "", form.name_en.data or ""), item)
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)
         else:
             db.session.commit()
-            flash(_("Policy “%(name)s” saved. Open tickets' due times follow it.", name=item.name), "success")
+            flash(_("Policy “%(name)s” saved. Open tickets' due times follow it.", name=item.localized_name),
+                  "success")
             return redirect(url_for("sla.policies"))
     return render_template("sla/policy.html", form=form, policy=item,
                            trail=audit.trail(item) if item else []), 422 if form.errors else 200

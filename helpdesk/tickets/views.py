@@ -58,8 +58,8 @@ describe_field("requester_phone", _l("Requester's phone"))
 describe_field("message_id", _l("Message"), resolve=lambda id_: f"#{id_}")
 describe_field("merged_into_id", _l("Merged into"))
 describe_field("merged_from_id", _l("Merged from"))
-describe_field("sla_policy_id", _l("SLA policy"), resolve=lambda id_: getattr(db.session.get(SlaPolicy, id_), "name",
-                                                                            None))
+describe_field("sla_policy_id", _l("SLA policy"), resolve=lambda id_: getattr(db.session.get(SlaPolicy, id_),
+                                                                            "localized_name", None))
 describe_field("first_response_due_at", _l("First response due"), resolve=lambda value: format_datetime(
     datetime.fromisoformat(value), "short"))
 describe_field("resolution_due_at", _l("Resolution due"), resolve=lambda value: format_datetime(
@@ -245,7 +245,7 @@ def _page(ticket: Ticket, status: int = 200, **forms):
     if current_user.is_staff:
         reply = forms.get("reply") or ReplyForm(prefix="reply")
         replies = canned.active_replies()
-        reply.canned_reply_id.choices = [("", "—")] + [(str(item.id), item.title) for item in replies]
+        reply.canned_reply_id.choices = [("", "—")] + [(str(item.id), canned.display_title(item)) for item in replies]
         fields = forms.get("fields") or TicketFieldsForm(prefix="fields", obj=ticket, version=ticket.version,
                                                          requester_email=ticket.requester_email or "",
                                                          requester_phone=ticket.requester_phone or "")
@@ -316,7 +316,8 @@ def _act(number: int, form, action, message: str, then: str | None = None):
 def reply(number: int):
     visible_ticket(number)
     form = ReplyForm(prefix="reply")
-    form.canned_reply_id.choices = [("", "—")] + [(str(item.id), item.title) for item in canned.active_replies()]
+    form.canned_reply_id.choices = [("", "—")] + [(str(item.id), canned.display_title(item))
+                                                  for item in canned.active_replies()]
     if form.validate_on_submit():
         files = uploads(form.attachments)
 
