@@ -319,18 +319,17 @@ def mail_group() -> None:
               help="Processes that read the messages while the database is written (0: one per CPU).")
 @click.option("--verbose", is_flag=True, help="Print each message's outcome, with its ticket number.")
 def mail_import_command(paths: tuple[Path, ...], mailbox: str, jobs: int, verbose: bool) -> None:
-    """Import .eml files, folders of them, mbox files and Maildir folders, as the fetcher would."""
-    from collections import Counter
-
+    """Import .eml files, folders of them, mbox files and Maildir folders, as the fetcher would; say which
+    tickets it opened."""
     from helpdesk.mail.intake import Outage, ingest_many, read_many
     from helpdesk.mail.sources import read_paths
+    from helpdesk.mail.summary import ImportSummary
 
-    counts: Counter[str] = Counter()
+    summary = ImportSummary()
 
     def report(outcomes: list) -> None:
+        summary.add(outcomes)
         for outcome in outcomes:
-            counts[outcome.kind] += 1
-            counts["reused"] += outcome.is_message_id_reused
             if verbose:
                 ticket = f" #{outcome.ticket_id}" if outcome.ticket_id else ""
                 reused = " (reused Message-ID)" if outcome.is_message_id_reused else ""
@@ -343,11 +342,9 @@ def mail_import_command(paths: tuple[Path, ...], mailbox: str, jobs: int, verbos
               f"store or the disk failed, not the message). {outage.taken} messages before it were taken in. "
               "Once the cause is fixed, run the same command again: what was taken in already is counted "
               "as \"already had\".")
-    total = sum(counts[kind] for kind in ("new_ticket", "follow_up", "filtered", "quarantined", "duplicate"))
-    click.echo(f"{total} messages: {counts['new_ticket']} new tickets, {counts['follow_up']} follow-ups, "
-               f"{counts['filtered']} filtered, {counts['quarantined']} quarantined, "
-               f"{counts['duplicate']} already had; {counts['reused']} reused a Message-ID another message had "
-               "(taken as messages of their own).")
+    click.echo(summary.counts_line())
+    if summary.new_tickets:
+        click.echo(summary.tickets_line())
 
 
 @mail_group.command("retry")

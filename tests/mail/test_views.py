@@ -90,7 +90,8 @@ def test_cli_imports_eml_mbox_and_maildir_and_accounts_for_everything(app, tmp_p
                              str(tmp_path / "Maildir")], capture_output=True, text=True, env=environ, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ("5 messages: 4 new tickets, 0 follow-ups, 0 filtered, 0 quarantined, "
-                                     "1 already had; 0 reused a Message-ID another message had (taken as messages of their own).")
+                                     "1 already had; 0 reused a Message-ID another message had (taken as messages of their own).\n"
+                                     "new tickets: #1, #2, #3, #4.")
     db.session.remove()
     assert db.session.scalar(select(func.count(Ticket.id))) == 4
 
@@ -116,7 +117,7 @@ def test_cli_import_verbose_says_each_messages_outcome_and_ticket(run, tmp_path)
         f"{folder / '1.eml'}: new_ticket #1", f"{folder / '2.eml'}: follow_up #1",
         f"{folder / '3.eml'}: new_ticket #2 (reused Message-ID)", f"{folder / '4.eml'}: duplicate #1 <a@vic.cat>",
         "4 messages: 2 new tickets, 1 follow-ups, 0 filtered, 0 quarantined, 1 already had; 1 reused a Message-ID "
-        "another message had (taken as messages of their own)."]
+        "another message had (taken as messages of their own).", "new tickets: #1, #2."]
 
 
 def test_a_ticket_says_when_its_message_reused_another_ones_message_id(client, app):
