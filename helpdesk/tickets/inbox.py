@@ -146,3 +146,10 @@ def unread_ids(user: User, tickets: list[Ticket]) -> set[int]:
 
 def with_view(query: InboxQuery, view: str) -> InboxQuery:
     return replace(query, view=view)
+
+
+def view_counts(user: User, now: datetime | None = None) -> dict[str, int]:
+    """How many tickets each saved view holds for ``user`` (the tabs' counts), one count each."""
+    from sqlalchemy import func
+    return {view: int(db.session.scalar(select(func.count()).select_from(
+        statement(InboxQuery(view=view), user, now).order_by(None).subquery())) or 0) for view in VIEWS}

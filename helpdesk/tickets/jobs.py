@@ -7,6 +7,7 @@ from sqlalchemy import and_, or_, select
 
 from helpdesk.core.models import utcnow
 from helpdesk.core.scheduling import Job
+from helpdesk.tickets.live import forget_old_events
 from helpdesk.extensions import db
 from helpdesk.tickets.clocks import announce_sla
 from helpdesk.tickets.models import Ticket
@@ -36,4 +37,5 @@ def check_sla(now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
-JOBS = [Job("sla", check_sla, seconds=60), Job("monitor", monitor, seconds=120, setting="MONITOR_MINUTES")]
+JOBS = [Job("sla", check_sla, seconds=60), Job("monitor", monitor, seconds=120, setting="MONITOR_MINUTES"),
+        Job("live-log", forget_old_events, seconds=3600)]

@@ -30,7 +30,7 @@ from helpdesk.instances.models import PlatformInstance
 from helpdesk.instances.states import InstanceStatus
 from helpdesk.instances.views import instance_section
 from helpdesk.sla.models import SlaPolicy
-from helpdesk.tickets import canned, clocks, inbox, outages
+from helpdesk.tickets import canned, clocks, inbox, live, outages
 from helpdesk.tickets.call_views import call_data, call_form
 from helpdesk.tickets.forms import (BulkForm, CallLogForm, CouncilReplyForm, MergeForm, NewTicketForm, NoteForm,
                                     ReplyForm, StaffTicketForm, TicketFieldsForm)
@@ -98,6 +98,8 @@ def index():
     bulk = _bulk_form()
     return render_template("tickets/inbox.html", page=page, query=query, unread=inbox.unread_ids(
         current_user, page.items), deadlines=clocks.deadlines(page.items, utcnow()), views=inbox.VIEWS,
+        counts=inbox.view_counts(current_user), live_after=live.last_event_id(),
+        present=live.present([ticket.id for ticket in page.items], utcnow(), current_user),
         sorts=inbox.SORTS, bulk=bulk, labels=LABELS,
         councils=_council_choices(), staff=staff_choices(), enums={"status": TicketStatus, "priority": Priority,
                                                                     "category": Category, "channel": Channel})
@@ -254,7 +256,16 @@ def _page(ticket: Ticket, status: int = 200, **forms):
         fields.assignee_id.choices = [("", _("Nobody"))] + [(str(user.id), user.name) for user in staff_choices()]
         call = forms.get("call") or call_form(CallLogForm, prefix="call", started_at=_local_now(),
                                               category=ticket.category.value, direction=CallDirection.INBOUND.value)
-        context.update(reply=reply, note=forms.get("note") or NoteForm(prefix="note"), fields=fields, call=call,
+        note = forms.get("note") or NoteForm(prefix="note")
+        drafts = live.drafts_of(current_user, ticket.id)
+        if "reply" not in forms and live.DraftKind.REPLY in drafts:
+            reply.body.data = drafts[live.DraftKind.REPLY]  # what was typed here or on another machine
+        if "note" not in forms and live.DraftKind.NOTE in drafts:
+            note.body.data = drafts[live.DraftKind.NOTE]
+        context.update(live_after=live.last_event_id(), seen=max((message.id for message in messages), default=0),
+                       present=live.present([ticket.id], utcnow(), current_user).get(ticket.id, []),
+                       conflict=forms.get("conflict") or [])
+        context.update(reply=reply, note=note, fields=fields, call=call,
                        merge=forms.get("merge") or MergeForm(prefix="merge"),
                        canned_texts={item.id: canned.render(item, ticket) for item in replies},
                        trail=audit.trail(ticket), contacts=ticket.council.contacts if ticket.council else [])
@@ -319,6 +330,11 @@ def reply(number: int):
     form.canned_reply_id.choices = [("", "—")] + [(str(item.id), canned.display_title(item))
                                                   for item in canned.active_replies()]
     if form.validate_on_submit():
+        ticket = visible_ticket(number)
+        seen = whole_number(request.form.get("seen", ""))  # the last message the page showed; none: not asked
+        newer = live.written_since(ticket, seen, current_user) if seen is not None else []
+        if newer and not request.form.get("send_anyway"):
+            return _page(ticket, 409, reply=form, conflict=newer)  # ask first, showing what was written
         files = uploads(form.attachments)
 
         def send(ticket: Ticket) -> None:
@@ -329,6 +345,7 @@ def reply(number: int):
             add_message(current_user, ticket, MessageKind.REPLY, body, utcnow(), files,
                         new_status=TicketStatus(form.then.data) if form.then.data else None)
             mark_read(current_user, ticket, utcnow())
+            live.forget_draft(current_user, ticket.id, live.DraftKind.REPLY)
 
         done = _act(number, form, send, _("Reply added to %(reference)s.", reference=f"#{number}"))
         if done:
@@ -347,6 +364,7 @@ def note(number: int):
         def write(ticket: Ticket) -> None:
             add_message(current_user, ticket, MessageKind.NOTE, form.body.data, utcnow(), files)
             mark_read(current_user, ticket, utcnow())
+            live.forget_draft(current_user, ticket.id, live.DraftKind.NOTE)
 
         done = _act(number, form, write, _("Internal note added."))
         if done:
