@@ -19,9 +19,23 @@ bp = Blueprint("core", __name__)
 @bp.route("/")
 @login_required  # type: ignore[untyped-decorator]  # Flask-Login ships no types
 def home() -> ResponseReturnValue:
+    """Each role lands on its own work; agents and administrators on the inbox, councils on their tickets."""
+    # By the role's value and the endpoints' names: core sits below the domains and imports none of them.
+    landing = ROLE_HOMES.get(getattr(current_user.role, "value", ""))
+    if landing is not None:
+        return redirect(url_for(landing[0], **landing[1]))
     if current_user.is_staff:
         return redirect(url_for("tickets.index"))
     return redirect(url_for("tickets.council_index"))
+
+
+#: Where a role's work waits: the OTPGL's requests to authorise, the catalogue's requests sent in and not yet taken
+#: up, a technician's own tickets and every outage.
+ROLE_HOMES: dict[str, tuple[str, dict[str, str]]] = {
+    "otpgl_approver": ("accompaniment.queue", {}),
+    "catalogue_manager": ("catalog.requests", {"status": "submitted"}),
+    "technician": ("tickets.index", {"view": "mine_and_outages"}),
+}
 
 
 @bp.get("/healthz")

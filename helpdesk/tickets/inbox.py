@@ -20,6 +20,7 @@ VIEWS = {
     "at_risk": _l("At risk or breached"),
     "unassigned": _l("Unassigned"),
     "mine": _l("Mine"),
+    "mine_and_outages": _l("Mine and outages"),  # a technician's home: what is theirs, and every outage
     "waiting": _l("Waiting on council"),
     "open": _l("All open"),
     "recent": _l("Recently updated"),
@@ -85,9 +86,11 @@ def statement(query: InboxQuery, user: User, now: datetime | None = None) -> Sel
         statement = statement.where(Ticket.assignee_id.is_(None))
     elif query.view == "mine":
         statement = statement.where(Ticket.assignee_id == user.id)
+    elif query.view == "mine_and_outages":
+        statement = statement.where(or_(Ticket.assignee_id == user.id, Ticket.category == Category.OUTAGE))
     if query.view == "at_risk":
         statement = statement.where(Ticket.next_warn_at <= now)
-    if by_status and query.view in ("unassigned", "mine", "open", "at_risk"):
+    if by_status and query.view in ("unassigned", "mine", "mine_and_outages", "open", "at_risk"):
         statement = statement.where(Ticket.status.in_(ACTIVE_STATUSES))
     elif by_status and query.view == "waiting":
         statement = statement.where(Ticket.status == TicketStatus.PENDING)
