@@ -81,10 +81,11 @@ def _register_blueprints(app: Flask) -> None:
     from helpdesk.tickets.report_views import bp as reports
     from helpdesk.tickets.views import bp as tickets
     from helpdesk.tickets import live_views  # noqa: F401 (its routes are on the tickets blueprint)
+    from helpdesk.notifications.views import bp as notifications
     from helpdesk.privacy.views import bp as privacy
 
     for blueprint in (core, auth, councils, instances, sla, tickets, calls, canned, reports, mail, catalog,
-                      accompaniment, kb, operations, privacy, decidim_sign_in):
+                      accompaniment, kb, operations, privacy, decidim_sign_in, notifications):
         app.register_blueprint(blueprint)
 
 

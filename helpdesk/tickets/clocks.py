@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
@@ -24,6 +25,9 @@ POLICY_DIMENSIONS["category"].update({item.value: label for item, label in LABEL
 POLICY_DIMENSIONS["priority"].update({item.value: label for item, label in LABELS[Priority].items()})
 
 CLOCKED = ("sla_policy_id", "first_response_due_at", "resolution_due_at")
+#: Sent once a ticket's clock is marked at risk or breached (sender: the ticket; clock, event, now):
+#: notifications listen.
+sla_announced = Namespace().signal("sla-announced")
 
 
 @dataclass(frozen=True)
@@ -142,6 +146,7 @@ def announce_sla(ticket: Ticket, clock_name: str, now: datetime) -> str | None:
         return None
     audit.record(None, f"sla_{event}", ticket, {"clock": {"before": None, "after": clock_name}})
     _notify(ticket, clock_name, event)
+    sla_announced.send(ticket, clock=clock_name, event=event, now=now)
     return event
 
 

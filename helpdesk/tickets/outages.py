@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from blinker import Namespace
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -26,6 +27,8 @@ from helpdesk.tickets.states import Category, Channel, MessageKind, Priority, Ti
 NOTE_EVERY = timedelta(minutes=30)
 REOPEN_WITHIN = timedelta(minutes=30)
 KEEP_CHECKS = timedelta(days=2)
+#: Sent once the monitor opened an outage ticket (sender: the ticket; host, now): notifications listen.
+outage_opened = Namespace().signal("outage-opened")
 
 
 def monitor(now: datetime | None = None, probes: dict[int, Probe] | None = None) -> str:
@@ -131,6 +134,7 @@ def _outage_ticket(instance: PlatformInstance, result: Probe, now: datetime) -> 
     mailing.tell_outage(ticket, technicians, host=instance.host, council=instance.council.name,
                         failures=instance.failures_in_a_row, since=instance.down_since,
                         error=result.error or f"HTTP {result.status_code}")
+    outage_opened.send(ticket, host=instance.host, now=now)
     return ticket
 
 

@@ -45,6 +45,12 @@ _signals = Namespace()
 #: Sent after a ticket's status changed (sender: the ticket; before, after, now, actor): the catalogue
 #: listens for its provisioning tickets being resolved.
 ticket_status_changed = _signals.signal("ticket-status-changed")
+#: Sent when a ticket gets another assignee (sender: the ticket; before: the former assignee's id, actor, now):
+#: notifications listen.
+ticket_assigned = _signals.signal("ticket-assigned")
+#: Sent once a message added to a ticket has its id (sender: the ticket; message, actor (None for mail), now):
+#: notifications listen.
+message_added = _signals.signal("message-added")
 
 
 @dataclass
@@ -273,6 +279,7 @@ def add_message(actor: User, ticket: Ticket, kind: MessageKind, body: str, now: 
         mailing.send_reply(message)
     audit.record(actor, f"message_{kind.value}", ticket, {"message_id": {"before": None, "after": message.id}})
     reindex(ticket)
+    message_added.send(ticket, message=message, actor=actor, now=now)
     return message
 
 
@@ -315,6 +322,7 @@ def received(ticket: Ticket, message: Message) -> None:
     if message.kind is MessageKind.INBOUND:
         audit.record(None, "message_inbound", ticket, {"message_id": {"before": None, "after": message.id}})
     reindex(ticket)
+    message_added.send(ticket, message=message, actor=None, now=message.created_at)
 
 
 def mark_bounced(ticket: Ticket, message_ids: list[str], now: datetime) -> list[Message]:
@@ -476,6 +484,8 @@ def update_ticket(actor: User, ticket: Ticket, changes: TicketChanges, now: date
     if changed:
         ticket.updated_at = now
         audit.record(actor, "updated", ticket, changed)
+        if "assignee_id" in changed:
+            ticket_assigned.send(ticket, before=changed["assignee_id"]["before"], actor=actor, now=now)
         if {"category", "priority"} & set(changed):
             clocks.recompute(ticket, now, actor)  # another policy may apply
     if changes.status is not ticket.status:
@@ -506,6 +516,7 @@ def assign(actor: User, ticket: Ticket, assignee_id: int | None, now: datetime) 
     ticket.assignee = assignee
     ticket.updated_at = now
     audit.record(actor, "updated", ticket, {"assignee_id": {"before": before, "after": assignee_id}})
+    ticket_assigned.send(ticket, before=before, actor=actor, now=now)
     if ticket.status is TicketStatus.NEW and assignee is not None:
         change_status(actor, ticket, TicketStatus.OPEN, now)
 
@@ -530,6 +541,7 @@ def assign_to_me(actor: User, ticket_id: int, now: datetime) -> Ticket:
         raise DomainError(_l("Ticket %(reference)s is already assigned to %(name)s.", reference=ticket.reference,
                              name=ticket.assignee.name if ticket.assignee else "—"), "assignee_id")
     audit.record(actor, "updated", ticket, {"assignee_id": {"before": None, "after": actor.id}})
+    ticket_assigned.send(ticket, before=None, actor=actor, now=now)
     if ticket.status is TicketStatus.NEW:
         change_status(actor, ticket, TicketStatus.OPEN, now)
     return ticket

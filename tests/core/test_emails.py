@@ -38,7 +38,8 @@ LEFTOVERS = re.compile(r"%\(\w+\)|\{\{|\}\}|\{%|%\}|\bUndefined\b|\bNone\b|\[\]"
 EVERY_EMAIL = ["accompaniment/cancellation", "accompaniment/decision", "accompaniment/invitation",
                "accompaniment/session_reminder", "accompaniment/to_assess", "auth/attack_warning", "auth/invitation",
                "auth/password_changed", "auth/password_reset", "catalog/platform_ready",
-               "catalog/provisioning", "catalog/renewal_reminder", "catalog/request_status", "tickets/acknowledgement",
+               "catalog/provisioning", "catalog/renewal_reminder", "catalog/request_status",
+               "notifications/notification", "tickets/acknowledgement",
                "tickets/outage", "tickets/reply", "tickets/reply_bounced", "tickets/sla_at_risk", "tickets/sla_breached"]
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)  # a Monday morning, inside support hours
 
