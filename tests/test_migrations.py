@@ -131,3 +131,42 @@ def test_upgrading_to_server_side_sessions_keeps_every_account_and_its_password(
             .startswith("$argon2id$")
         db.session.remove()
         db.engine.dispose()
+
+
+def test_upgrading_to_translated_data_keeps_every_name_and_reply(empty_database_url, tmp_path):
+    """Policy names and canned replies in three languages (0021): what was there stays as the Catalan version;
+    the policies the desk shipped and nobody renamed get their Spanish and English names, the others none."""
+    from helpdesk.sla.models import SlaPolicy
+    from helpdesk.tickets.canned import text_in
+    from helpdesk.tickets.models import CannedReply
+
+    app = create_app(settings(tmp_path / "instance", empty_database_url))
+    with app.app_context():
+        flask_migrate.upgrade(revision="0020")
+        with db.engine.begin() as connection:
+            connection.execute(text("UPDATE sla_policies SET name = 'Caiguda de la plataforma' "
+                                    "WHERE category = 'outage'"))  # renamed by an administrator
+            connection.execute(text(
+                "INSERT INTO sla_policies (name, category, priority, calendar_id, first_response_minutes,"
+                " resolution_minutes, notes, created_at, updated_at) SELECT 'Incidència urgent', 'incident',"
+                " 'urgent', calendar_id, 60, 240, '', created_at, updated_at FROM sla_policies"
+                " WHERE category = 'incident'"))
+            connection.execute(text(
+                "INSERT INTO canned_replies (title, body, is_active, created_at, updated_at) VALUES"
+                " ('Sol·licitud rebuda', 'Bon dia {requester_name}.', true, :when, :when)"),
+                {"when": "2026-11-30 10:00:00+00:00"})
+        flask_migrate.upgrade(revision="0021")
+        names = {row.name: (row.name_es, row.name_en) for row in db.session.scalars(select(SlaPolicy))}
+        assert len(names) == 9
+        assert names["Incidència tècnica"] == ("Incidencia técnica", "Technical incident")
+        assert names["Per defecte"] == ("Por defecto", "Default")
+        assert names["Caiguda de la plataforma"] == ("", "") and names["Incidència urgent"] == ("", "")
+        renamed = db.session.scalar(select(SlaPolicy).where(SlaPolicy.category == "outage"))
+        assert renamed.name_in("en") == "Caiguda de la plataforma"  # the administrator's name, in Catalan
+        reply = db.session.scalar(select(CannedReply))
+        assert text_in(reply, "es") == ("Sol·licitud rebuda", "Bon dia {requester_name}.") and not reply.translations
+        flask_migrate.downgrade(revision="0020")
+        with db.engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM sla_policies")).scalar() == 9
+        db.session.remove()
+        db.engine.dispose()
