@@ -47,7 +47,8 @@ if (callForm) {
 }
 
 /* The FAQ suggests articles as a council types its question, and finds articles for an agent's reply. */
-const faqBox = document.querySelector("[data-faq-suggest]");
+/* The ticket page's FAQ insert box has data-faq-suggest too: only the box that names its sources suggests. */
+const faqBox = document.querySelector("[data-faq-suggest][data-faq-sources]");
 if (faqBox) {
   const sources = faqBox.dataset.faqSources.split(" ").map((id) => document.getElementById(id)).filter(Boolean);
   const list = faqBox.querySelector("ul");
