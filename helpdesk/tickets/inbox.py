@@ -13,6 +13,7 @@ from helpdesk.core import search
 from helpdesk.core.models import utcnow
 from helpdesk.core.validation import whole_number
 from helpdesk.extensions import db
+from helpdesk.tickets import tags as ticket_tags
 from helpdesk.tickets.models import Ticket, TicketRead
 from helpdesk.tickets.states import ACTIVE_STATUSES, Category, Channel, Priority, TicketStatus
 
@@ -35,6 +36,7 @@ SORTS = {
     "-priority": _l("Highest priority first"),
     "relevance": _l("Best match (with a search)"),
 }
+MAX_TAGS = 5  # tags one filter combines
 # Priority is stored as text; this puts "urgent" first when sorting by it.
 PRIORITY_ORDER = case({Priority.URGENT.value: 4, Priority.HIGH.value: 3, Priority.NORMAL.value: 2,
                        Priority.LOW.value: 1}, value=type_coerce(Ticket.priority, String))
@@ -52,6 +54,8 @@ class InboxQuery:
     assignee: str = ""  # "", "me", "none" or a user id
     text: str = ""
     sort: str = "-updated"
+    tags: tuple[str, ...] = ()  # normalised names; a ticket must carry each of them
+    requester: str = ""  # an e-mail address (the ticket page's "see all" of the requester's tickets)
 
     @classmethod
     def from_args(cls, args: Mapping) -> InboxQuery:
@@ -68,12 +72,17 @@ class InboxQuery:
         sort = args.get("sort", "")
         text = (args.get("q") or "").strip()[:200]
         assignee = args.get("assignee", "")
+        tags = args.getlist("tag") if hasattr(args, "getlist") else [args.get("tag") or ""]
+        requester = (args.get("requester") or "").strip().lower()[:254]
         return cls(view=view if view in VIEWS else "open",
                    statuses=many("status", TicketStatus), priorities=many("priority", Priority),
                    categories=many("category", Category), channels=many("channel", Channel),
                    council_id=number("council"), instance_id=number("instance"),
                    assignee=assignee if assignee in ("me", "none") or whole_number(assignee) else "",
-                   text=text, sort=sort if sort in SORTS else ("relevance" if text else "-updated"))
+                   text=text, sort=sort if sort in SORTS else ("relevance" if text else "-updated"),
+                   tags=tuple(dict.fromkeys(name for name in map(ticket_tags.normalise, tags[:MAX_TAGS]) if name
+                                            and len(name) <= ticket_tags.TAG_MAX_LENGTH)),
+                   requester=requester if "@" in requester else "")
 
 
 def statement(query: InboxQuery, user: User, now: datetime | None = None) -> Select:
@@ -106,6 +115,11 @@ def statement(query: InboxQuery, user: User, now: datetime | None = None) -> Sel
         statement = statement.where(Ticket.council_id == query.council_id)
     if query.instance_id:
         statement = statement.where(Ticket.instance_id == query.instance_id)
+    for name in query.tags:  # each tag a join through its unique name and ix_ticket_tags_tag_id_ticket_id
+        links, on = ticket_tags.with_tag(name)
+        statement = statement.join(links, on)
+    if query.requester:
+        statement = statement.where(Ticket.requester_email == query.requester)
     if query.assignee == "me":
         statement = statement.where(Ticket.assignee_id == user.id)
     elif query.assignee == "none":

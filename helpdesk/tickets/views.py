@@ -31,10 +31,13 @@ from helpdesk.instances.states import InstanceStatus
 from helpdesk.instances.views import instance_section
 from helpdesk.sla.models import SlaPolicy
 from helpdesk.tickets import canned, clocks, inbox, live, outages
+from helpdesk.tickets import context as ticket_context
+from helpdesk.tickets import tags
 from helpdesk.tickets.call_views import call_data, call_form
 from helpdesk.tickets.forms import (BulkForm, CallLogForm, CouncilReplyForm, MergeForm, NewTicketForm, NoteForm,
                                     ReplyForm, StaffTicketForm, TicketFieldsForm)
 from helpdesk.tickets.models import Attachment, CannedReply, Message, Ticket
+from helpdesk.tickets.tag_forms import BulkTagForm
 from helpdesk.tickets.services import (TicketChanges, TicketData, Upload, add_message, assign, assign_to_me,
                                        blob_store, change_status, delete_message, is_requester, log_call,
                                        mark_read, merge_tickets, open_ticket, staff_choices, update_ticket)
@@ -100,7 +103,8 @@ def index():
         current_user, page.items), deadlines=clocks.deadlines(page.items, utcnow()), views=inbox.VIEWS,
         counts=inbox.view_counts(current_user), live_after=live.last_event_id(),
         present=live.present([ticket.id for ticket in page.items], utcnow(), current_user),
-        sorts=inbox.SORTS, bulk=bulk, labels=LABELS,
+        sorts=inbox.SORTS, bulk=bulk, labels=LABELS, tags=tags.tags_by_ticket([ticket.id for ticket in page.items]),
+        bulk_tag=BulkTagForm(),
         councils=_council_choices(), staff=staff_choices(), enums={"status": TicketStatus, "priority": Priority,
                                                                     "category": Category, "channel": Channel})
 
@@ -269,6 +273,7 @@ def _page(ticket: Ticket, status: int = 200, **forms):
                        merge=forms.get("merge") or MergeForm(prefix="merge"),
                        canned_texts={item.id: canned.render(item, ticket) for item in replies},
                        trail=audit.trail(ticket), contacts=ticket.council.contacts if ticket.council else [])
+        context.update(ticket_context.sidebar(ticket, current_user, forms))  # tags, watchers, context beside
     else:
         context.update(reply=forms.get("reply") or CouncilReplyForm(prefix="reply"),
                        can_close=is_requester(current_user, ticket) and ticket.status is not TicketStatus.CLOSED)
@@ -551,3 +556,6 @@ def instance_status():
                   key=lambda row: (order.get(row[0].health, 1), row[0].host))
     return render_template("tickets/instance_status.html", rows=rows,
                            down=sum(item.health == "down" for item in instances), total=len(instances))
+
+
+from helpdesk.tickets import tag_views  # noqa: E402,F401 (tags' and watchers' routes, on this blueprint)
