@@ -3,13 +3,13 @@ and authorises or refuses, and only then do advisers book sessions, each sent as
 invitation. Services flush and audit; the caller commits; e-mail goes through the outbox."""
 from __future__ import annotations
 
+import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from icalendar import Calendar as ICalendar
 from icalendar import Event, vCalAddress, vText
@@ -24,6 +24,7 @@ from helpdesk.catalog.models import Grant
 from helpdesk.catalog.states import GrantStatus
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError, InvalidTransition, NotAllowed
+from helpdesk.core.templating import short_datetime
 from helpdesk.core.validation import EARLIEST_YEAR, LATEST_YEAR, normalise_email, split_list
 from helpdesk.councils.models import Council
 from helpdesk.extensions import db
@@ -212,8 +213,38 @@ def _clean_session(data: SessionData, now: datetime, session: AccompanimentSessi
         if other is not session and other.ends_at > data.starts_at:
             raise DomainError(_l("%(name)s already has a session then (%(reference)s, %(when)s).", name=adviser.name,
                                  reference=other.request.reference,
-                                 when=format_datetime(other.starts_at, "short")), "starts_at")
+                                 when=short_datetime(other.starts_at)), "starts_at")
     return kind, location, adviser, attendees
+
+
+@dataclass(frozen=True)
+class SessionDefaults:
+    kind: str  # a Need's value
+    attendees: str  # e-mail addresses, one a line
+
+
+_ADDRESS = re.compile(r"[^\s,;:<>()\[\]\"']+@[^\s,;:<>()\[\]\"']+\.[^\s,;:<>()\[\]\"'.]+")
+
+
+def session_defaults(request: AccompanimentRequest) -> SessionDefaults:
+    """What a new session of ``request`` starts from: the first need the council asked for that no session
+    covers yet, and the attendees' addresses it gave (else the address of the council's person who asked)."""
+    covered = {session.kind.value for session in request.sessions if session.status is not SessionStatus.CANCELLED}
+    needs = [need for need in request.needs if need in {item.value for item in Need}]
+    kind = next((need for need in needs if need not in covered), needs[-1] if needs else Need.DESIGN.value)
+    addresses: list[str] = []
+    for candidate in _ADDRESS.findall(request.attendees or ""):
+        try:
+            address = normalise_email(candidate, "attendees")
+        except DomainError:
+            continue  # words the council wrote that only look like an address
+        if address not in addresses:
+            addresses.append(address)
+    if not addresses and request.created_by_id is not None:
+        asker = db.session.get(User, request.created_by_id)
+        if asker is not None and asker.council_id == request.council_id and asker.is_active:
+            addresses.append(asker.email)
+    return SessionDefaults(kind, "\n".join(addresses))
 
 
 def schedule_session(actor: User | None, request: AccompanimentRequest, data: SessionData,
@@ -223,6 +254,9 @@ def schedule_session(actor: User | None, request: AccompanimentRequest, data: Se
     if request.status not in SCHEDULABLE:
         raise InvalidTransition(_l("No session can be scheduled before the OTPGL authorises the accompaniment "
                                    "(it is %(status)s).", status=request.status.label.lower()))
+    defaults = session_defaults(request)
+    # What the council asked for unless the adviser chose otherwise: an empty list invites whom it named.
+    data = replace(data, kind=data.kind or defaults.kind, attendees=data.attendees.strip() or defaults.attendees)
     kind, location, adviser, attendees = _clean_session(data, now, None)
     session = AccompanimentSession(request=request, kind=kind, starts_at=data.starts_at,
                                    duration_minutes=data.duration_minutes, online=data.online, location=location,

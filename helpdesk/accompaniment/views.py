@@ -184,6 +184,9 @@ def show(request_id: int):
 
 def _show(item: AccompanimentRequest, status: int = 200, **forms):
     session_form = forms.get("session_form") or SessionForm()
+    if "session_form" not in forms:  # a new booking starts from what the council asked for
+        defaults = services.session_defaults(item)
+        session_form.kind.data, session_form.attendees.data = defaults.kind, defaults.attendees
     session_form.adviser_id.choices = [(user.id, user.name) for user in db.session.scalars(
         select(User).where(User.is_active, User.role.in_(services.ADVISERS)).order_by(User.name))]
     if not session_form.adviser_id.data and current_user.role in services.ADVISERS:

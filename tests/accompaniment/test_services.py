@@ -9,7 +9,7 @@ from sqlalchemy import select
 from helpdesk.accompaniment import services
 from helpdesk.accompaniment.jobs import send_reminders
 from helpdesk.accompaniment.services import RequestData, SessionData
-from helpdesk.accompaniment.states import RequestStatus, SessionStatus
+from helpdesk.accompaniment.states import Need, RequestStatus, SessionStatus
 from helpdesk.auth.models import Role
 from helpdesk.catalog.models import Grant
 from helpdesk.catalog.states import GrantStatus
@@ -194,3 +194,12 @@ def test_a_session_after_2100_is_refused_by_the_service_too(app, english, vic):
     with pytest.raises(DomainError, match="Give a date between 1900 and 2100") as refused:
         services.schedule_session(adviser, request, session_data(adviser, far, 480), NOW)
     assert refused.value.field == "starts_at"
+
+
+def test_a_session_booked_without_attendees_invites_whom_the_council_named(app, vic):
+    request = asked(vic, factories.user(Role.COUNCIL_USER, of=vic), needs=["follow_up"],
+                    attendees="marta@vic.cat; el regidor")
+    services.authorise(factories.user(Role.OTPGL_APPROVER), request, "D'acord.", NOW)
+    adviser = factories.user(Role.AGENT)
+    session = services.schedule_session(adviser, request, session_data(adviser, kind="", attendees=""), NOW)
+    assert session.kind is Need.FOLLOW_UP and session.attendees == ["marta@vic.cat"]

@@ -1,6 +1,7 @@
 """Accompaniment's screens: councils see only their own requests; the OTPGL queue; CSV; and a real browser
 from request to authorisation to a booked session."""
 import csv
+import html
 import io
 import re
 from datetime import date, timedelta
@@ -137,3 +138,55 @@ def test_a_session_on_an_impossible_or_far_day_is_refused_next_to_the_day(client
         assert error and error.group(1).strip() == message
         assert f'value="{day}"' in page  # what was typed stays
     assert db.session.scalar(select(AccompanimentSession.id)) is None
+
+
+def booking_form(page: str) -> tuple[str, str]:
+    """The kind chosen and the attendees written in the page's booking form."""
+    kinds = re.search(r'<select[^>]*name="kind"[^>]*>(.*?)</select>', page, re.S).group(1)
+    chosen = re.search(r'<option(?=[^>]*\bselected\b)[^>]*value="([^"]+)"', kinds).group(1)
+    attendees = re.search(r'<textarea[^>]*name="attendees"[^>]*>(.*?)</textarea>', page, re.S).group(1)
+    return chosen, html.unescape(attendees).strip()
+
+
+def test_a_booking_starts_from_the_requests_kind_and_attendees_and_invites_them(client, app, vic):
+    from helpdesk.accompaniment import services
+    from helpdesk.core.outbox import OutboxMessage
+    from tests.accompaniment.test_services import NOW
+    request_id = asked(vic, factories.user(Role.COUNCIL_USER, of=vic), needs=["configuration", "follow_up"],
+                       attendees="La tècnica (Marta.Puig@Vic.cat) i el regidor, jordi@vic.cat").id
+    services.authorise(factories.user(Role.OTPGL_APPROVER), db.session.get(AccompanimentRequest, request_id),
+                       "D'acord.", NOW)
+    db.session.commit()
+    adviser_id = factories.user(Role.AGENT, email="assessora@diba.cat").id
+    client.login("assessora@diba.cat", factories.PASSWORD)
+    kind, attendees = booking_form(client.get(f"/accompaniment/requests/{request_id}").get_data(as_text=True))
+    assert kind == "configuration" and attendees.split() == ["marta.puig@vic.cat", "jordi@vic.cat"]
+    day = (date.today() + timedelta(days=14)).isoformat()
+    response = client.submit(f"/accompaniment/requests/{request_id}/sessions", {
+        "kind": kind, "attendees": attendees, "day": day, "time": "10:00", "duration_minutes": "90", "online": "y",
+        "location": "https://meet.example.org/vic", "adviser_id": str(adviser_id)})
+    assert response.status_code == 302
+    session = db.session.scalar(select(AccompanimentSession))
+    assert session.kind.value == "configuration" and session.attendees == ["marta.puig@vic.cat", "jordi@vic.cat"]
+    invited = {address for message in db.session.scalars(select(OutboxMessage))
+               if any(item["filename"] == "invite.ics" for item in message.attachments)
+               for address in message.to_addresses.split(", ")}
+    assert invited == {"marta.puig@vic.cat", "jordi@vic.cat", "assessora@diba.cat"}
+    # The next session goes on to what the council asked for and no session covers yet.
+    kind, _attendees = booking_form(client.get(f"/accompaniment/requests/{request_id}").get_data(as_text=True))
+    assert kind == "follow_up"
+
+
+def test_when_the_council_named_no_addresses_the_person_who_asked_is_invited(client, app, vic):
+    from helpdesk.accompaniment import services
+    from tests.accompaniment.test_services import NOW
+    asker = factories.user(Role.COUNCIL_USER, of=vic, email="tecnica@vic.cat")
+    item = asked(vic, asker, needs=["design"], attendees="La tècnica i el regidor")
+    services.authorise(factories.user(Role.OTPGL_APPROVER), item, "D'acord.", NOW)
+    db.session.commit()
+    request_id = item.id
+    factories.user(Role.AGENT, email="assessora@diba.cat")
+    client.login("assessora@diba.cat", factories.PASSWORD)
+    page = client.get(f"/accompaniment/requests/{request_id}").get_data(as_text=True)
+    assert booking_form(page) == ("design", "tecnica@vic.cat")
+    assert "La tècnica i el regidor" in page  # the council's own words stay in view beside the form
