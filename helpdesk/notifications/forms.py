@@ -1,7 +1,7 @@
 """The notification settings: which kinds also come by e-mail."""
 from __future__ import annotations
 
-from wtforms import BooleanField
+from wtforms import BooleanField, Field
 
 from helpdesk.core.forms import ConfirmForm, Form
 from helpdesk.notifications.models import KIND_LABELS, NotificationKind
@@ -11,7 +11,7 @@ class PreferencesForm(Form):
     """One checkbox per kind, named after it (``by_email_assigned`` …)."""
 
     @property
-    def kind_fields(self) -> list[tuple[NotificationKind, BooleanField]]:
+    def kind_fields(self) -> list[tuple[NotificationKind, Field]]:
         return [(kind, self[f"by_email_{kind.value}"]) for kind in NotificationKind]
 
     def chosen(self) -> set[NotificationKind]:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.auth.models import User
 from helpdesk.core.models import UTCDateTime, enum_type
-from helpdesk.extensions import db
+from helpdesk.extensions import Model
 from helpdesk.tickets.models import Ticket
 
 SUMMARY_MAX_LENGTH = 300
@@ -40,7 +40,7 @@ KIND_LABELS = {
 }
 
 
-class Notification(db.Model):
+class Notification(Model):
     __tablename__ = "notifications"
     # The bell counts a person's unread ones and the list pages through them newest first: one index serves both.
     __table_args__ = (Index("ix_notifications_user_id_read_at_created_at", "user_id", "read_at", "created_at"),)
@@ -89,7 +89,7 @@ class Notification(db.Model):
         return f"<Notification {self.id} {self.kind.value} for {self.user_id}>"
 
 
-class NotificationPreference(db.Model):
+class NotificationPreference(Model):
     """A person's choice for one kind; no row is the default: in the desk only, no e-mail."""
 
     __tablename__ = "notification_preferences"

@@ -168,7 +168,7 @@ def mark_all_read(user: User, now: datetime) -> int:
     """Mark every unread notification of ``user`` read; how many were."""
     result = db.session.execute(update(Notification).where(own(user), Notification.read_at.is_(None))
                                 .values(read_at=now).execution_options(synchronize_session=False))
-    return result.rowcount or 0
+    return int(getattr(result, "rowcount", 0) or 0)  # an UPDATE's result has its row count
 
 
 def as_json(notification: Notification) -> dict[str, Any]:

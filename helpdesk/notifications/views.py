@@ -3,12 +3,15 @@ settings, the unread count as JSON for the live desk, and the names offered whil
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from helpdesk.auth.access import staff_required
 from helpdesk.core.models import utcnow
 from helpdesk.core.pagination import paginate
+from helpdesk.core.views import safe_next
 from helpdesk.extensions import db
 from helpdesk.notifications import services
 from helpdesk.notifications.forms import MarkReadForm, PreferencesForm
@@ -24,13 +27,17 @@ def unread_notifications() -> int | None:
     if not (current_user and current_user.is_authenticated and current_user.is_staff):
         return None
     if "unread_notifications" not in g:
-        g.unread_notifications = services.unread_count(current_user)
-    return g.unread_notifications
+        try:
+            g.unread_notifications = services.unread_count(current_user)
+        except SQLAlchemyError:  # the error page of a failed transaction: no bell rather than no page
+            g.unread_notifications = None
+    count: int | None = g.unread_notifications
+    return count
 
 
 @bp.get("/notifications")
 @staff_required
-def index():
+def index() -> str:
     page = paginate(services.listed(current_user))
     return render_template("notifications/index.html", page=page, form=MarkReadForm(),
                            unread=unread_notifications())
@@ -38,7 +45,7 @@ def index():
 
 @bp.post("/notifications/read")
 @staff_required
-def read_all():
+def read_all() -> Response:
     # The CSRF token is checked before any view (CSRFProtect), so a forged POST never gets here.
     count = services.mark_all_read(current_user, utcnow())
     db.session.commit()
@@ -48,7 +55,7 @@ def read_all():
 
 @bp.get("/notifications/<int:notification_id>")
 @staff_required
-def open_(notification_id: int):
+def open_(notification_id: int) -> Response:
     """Following a notification marks it read and goes to its place. A GET, so that it is a plain link (from
     the list and from its e-mail); all another site could do with it is mark one's own notification read."""
     notification = services.find(current_user, notification_id)
@@ -56,15 +63,12 @@ def open_(notification_id: int):
         abort(404)
     services.mark_read(current_user, notification, utcnow())
     db.session.commit()
-    target = notification.url
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("notifications.index")  # only places on the desk itself
-    return redirect(target)
+    return redirect(safe_next(notification.url))  # only places on the desk itself
 
 
 @bp.post("/notifications/<int:notification_id>/read")
 @staff_required
-def read_one(notification_id: int):
+def read_one(notification_id: int) -> Response:
     notification = services.find(current_user, notification_id)
     if notification is None:
         abort(404)
@@ -76,7 +80,7 @@ def read_one(notification_id: int):
 
 @bp.route("/notifications/settings", methods=["GET", "POST"])
 @staff_required
-def settings():
+def settings() -> Response | tuple[str, int]:
     form = PreferencesForm()
     if request.method == "GET":
         chosen = services.emailed_kinds(current_user)
@@ -93,7 +97,7 @@ def settings():
 
 @bp.get("/notifications/unread.json")
 @staff_required
-def unread():
+def unread() -> Response:
     """{count, latest: [...]}: what the live desk shows on the bell and in the tab's title."""
     return jsonify({"count": unread_notifications(),
                     "latest": [services.as_json(item) for item in services.latest_unread(current_user, LATEST)]})
@@ -101,6 +105,6 @@ def unread():
 
 @bp.get("/notifications/people")
 @staff_required
-def people():
+def people() -> Response:
     """Active staff matching ``q`` ([{handle, name}]), for completing ``@handle`` in a note."""
     return jsonify(services.people(request.args.get("q", "")[:100]))
