@@ -22,7 +22,7 @@ class BulkTagForm(Form):
     """Submitted with the inbox's bulk form (its ticked tickets and token), to its own address."""
 
     tickets = SelectMultipleField(_l("Tickets"), coerce=record_id, validate_choice=False)
-    bulk_tag = StringField(_l("Tag"), validators=[Length(max=TAG_MAX_LENGTH * 2)], filters=[strip])
+    bulk_tag = StringField(_l("Tag to add or remove"), validators=[Length(max=TAG_MAX_LENGTH * 2)], filters=[strip])
     bulk_tag_operation = SelectField(_l("Tag action"), choices=[("add", _l("Add the tag")),
                                                                 ("remove", _l("Remove the tag"))])
 

@@ -183,3 +183,41 @@ def test_tagging_on_the_ticket_page_and_what_a_council_user_sees(client, agent):
     assert client.submit("/inbox/bulk-tag", {"tickets": [number], "bulk_tag": "x"}).status_code == 403
     assert names_on(number) == ["intern"]
     assert db.session.get(Ticket, number) is not None
+
+
+@pytest.mark.browser
+def test_in_a_browser_an_agent_tags_with_completion_then_filters_the_inbox(app, live_server, browser):
+    council = factories.council("Ajuntament de Vic")
+    agent = factories.user(Role.AGENT, email="agent@example.org", language="en")
+    earlier = factories.ticket("Upgrade questions", of=council)
+    tags.tag_tickets(agent, [earlier], "migració 0.28")
+    db.session.commit()
+    number = factories.ticket("The maps module after the upgrade", of=council).id
+    factories.ticket("Logo change", of=council)
+
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_server}/login")
+    page.get_by_label("Correu electrònic").fill("agent@example.org")
+    page.get_by_label("Contrasenya").fill(factories.PASSWORD)
+    page.get_by_role("button", name="Inicia la sessió").click()
+    page.goto(f"{live_server}/tickets/{number}")
+    page.get_by_label("Add a tag").press_sequentially("MIG", delay=50)
+    page.get_by_role("option", name="migració 0.28").click()  # the completion, from the tags in use
+    assert page.get_by_label("Add a tag").input_value() == "migració 0.28"
+    page.get_by_role("button", name="Add tag").click()
+    page.wait_for_load_state()
+    assert page.get_by_text("Tagged “migració 0.28”.").is_visible()
+    assert page.locator(".ticket-tags").get_by_role("link", name="migració 0.28").is_visible()
+
+    page.goto(f"{live_server}/inbox")
+    page.get_by_label("Tag", exact=True).press_sequentially("migr", delay=50)
+    page.get_by_role("option", name="migració 0.28").click()
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_load_state()
+    rows = page.locator("table.inbox tbody tr")
+    subjects = [text.removeprefix("Unread:").strip() for text in rows.locator("td:nth-child(3) > a").all_inner_texts()]
+    assert sorted(subjects) == ["The maps module after the upgrade", "Upgrade questions"]
+    assert "tag=migraci%C3%B3+0.28" in page.url
+    assert errors == []
