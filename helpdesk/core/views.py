@@ -1,6 +1,7 @@
 """Home, health check and error pages."""
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, redirect, render_template, url_for
@@ -31,7 +32,7 @@ def home() -> ResponseReturnValue:
 
 #: Where a role's work waits: the OTPGL's requests to authorise, the catalogue's requests sent in and not yet taken
 #: up, a technician's own tickets and every outage.
-ROLE_HOMES: dict[str, tuple[str, dict[str, str]]] = {
+ROLE_HOMES: dict[str, tuple[str, dict[str, Any]]] = {
     "otpgl_approver": ("accompaniment.queue", {}),
     "catalogue_manager": ("catalog.requests", {"status": "submitted"}),
     "technician": ("tickets.index", {"view": "mine_and_outages"}),
