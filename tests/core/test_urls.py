@@ -40,9 +40,13 @@ def test_behind_a_trusted_proxy_links_use_the_address_the_proxy_was_asked_for(ap
     proxied.test_client_class = Client
     factories.user(Role.AGENT, email="agent@example.org")
     db.session.commit()
-    ask_for_reset(proxied.test_client(), "agent@example.org",
-                  headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "suport.example.org",
-                           "Referer": "https://suport.example.org/password/forgot"})  # CSRF over HTTPS wants it
+    try:
+        ask_for_reset(proxied.test_client(), "agent@example.org",
+                      headers={"X-Forwarded-Proto": "https", "X-Forwarded-Host": "suport.example.org",
+                               "Referer": "https://suport.example.org/password/forgot"})  # CSRF over HTTPS wants it
+    finally:
+        with proxied.app_context():
+            db.engine.dispose()  # the second app's connections, closed before the test's database is reset
     assert link_to("agent@example.org").startswith("https://suport.example.org/password/reset/")
 
 
