@@ -117,20 +117,20 @@ def upgrade():
 def downgrade():
     # Every session ends: the old per-user token is made up anew (unique, known to no cookie).
     with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('session_token', sa.VARCHAR(length=64), nullable=True))
+        batch_op.add_column(sa.Column('session_token', sa.String(length=64), nullable=True))
     op.execute("UPDATE users SET session_token = 'downgraded-' || CAST(id AS VARCHAR(20))")
     with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.alter_column('session_token', existing_type=sa.VARCHAR(length=64), nullable=False)
+        batch_op.alter_column('session_token', existing_type=sa.String(length=64), nullable=False)
         batch_op.create_unique_constraint(batch_op.f('uq_users_session_token'), ['session_token'])
         batch_op.drop_column('totp_last_step')
         batch_op.drop_column('totp_enabled_at')
         batch_op.drop_column('totp_secret')
 
     op.create_table('login_failures',
-    sa.Column('id', sa.INTEGER(), nullable=False),
-    sa.Column('email', sa.VARCHAR(length=254), nullable=False),
-    sa.Column('address', sa.VARCHAR(length=64), nullable=False),
-    sa.Column('at', sa.DATETIME(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('address', sa.String(length=64), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_failures'))
     )
     with op.batch_alter_table('login_failures', schema=None) as batch_op:
