@@ -190,10 +190,10 @@ def save_policy(actor: User | None, data: PolicyData, policy: SlaPolicy | None =
     if not name or len(name) > NAME_MAX_LENGTH:
         raise DomainError(_l("Give the policy a name (at most %(count)d characters).", count=NAME_MAX_LENGTH),
                           "name")
-    translated = {field: " ".join(value.split()) for field, value in (("name_es", data.name_es),
-                                                                      ("name_en", data.name_en))}
-    for field_name, value in translated.items():
-        if len(value) > NAME_MAX_LENGTH:
+    translated = {field: " ".join(written.split()) for field, written in (("name_es", data.name_es),
+                                                                          ("name_en", data.name_en))}
+    for field_name, written in translated.items():
+        if len(written) > NAME_MAX_LENGTH:
             raise DomainError(_l("A name has at most %(count)d characters.", count=NAME_MAX_LENGTH), field_name)
     for dimension, value in (("category", data.category), ("priority", data.priority)):
         if value is not None and value not in POLICY_DIMENSIONS[dimension]:

@@ -65,8 +65,8 @@ def edit(reply_id: int | None) -> ResponseReturnValue:
         translations = {language: (form[f"title_{language}"].data or "", form[f"body_{language}"].data or "")
                         for language in OTHER_LANGUAGES}
         try:
-            reply = save_canned_reply(current_user, form.title.data, form.body.data, form.is_active.data, reply,
-                                      translations=translations)
+            reply = save_canned_reply(current_user, form.title.data or "", form.body.data or "", form.is_active.data,
+                                      reply, translations=translations)
         except DomainError as error:
             db.session.rollback()
             show_error(form, error)

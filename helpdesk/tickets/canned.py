@@ -13,7 +13,7 @@ from helpdesk.auth.models import User
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError, NotAllowed
 from helpdesk.councils import recipients
-from helpdesk.extensions import db
+from helpdesk.extensions import Model, db
 from helpdesk.tickets.models import BODY_MAX_LENGTH, CannedReply, Ticket
 
 PLACEHOLDERS = ("requester_name", "ticket_number", "council", "instance_url")
@@ -24,7 +24,7 @@ TITLE_MAX_LENGTH = 200
 OTHER_LANGUAGES = ("es", "en")
 
 
-class CannedReplyText(db.Model):
+class CannedReplyText(Model):
     """A canned reply's title and text in a language other than Catalan."""
 
     # Beside CannedReply rather than columns on it: one row per language written, none for a language that
