@@ -84,6 +84,12 @@ class User(UserMixin, TimestampMixin, db.Model):
     def get_id(self) -> str | None:
         return self.current_session.token if self.current_session is not None else None
 
+    # Flask-Login's UserMixin compares users by get_id(), which is the session's token here (None outside a
+    # request): two different people would be "equal". The ORM keeps one object per row, so identity is right.
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF_ROLES

@@ -17,6 +17,7 @@ from helpdesk.notifications import mail
 from helpdesk.notifications.models import (SUMMARY_MAX_LENGTH, Notification, NotificationKind,
                                            NotificationPreference)
 from helpdesk.tickets.clocks import sla_announced
+from helpdesk.tickets.watchers import watchers_of
 from helpdesk.tickets.models import Message, Ticket
 from helpdesk.tickets.outages import outage_opened
 from helpdesk.tickets.services import message_added, ticket_assigned
@@ -40,6 +41,7 @@ def recipients_for(ticket: Ticket) -> list[User]:
     people: list[User] = []
     if ticket.assignee is not None and ticket.assignee.is_active:
         people.append(ticket.assignee)
+    people += [watcher for watcher in watchers_of(ticket) if watcher not in people]
     return people
 
 

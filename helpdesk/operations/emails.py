@@ -11,13 +11,16 @@ from helpdesk.accompaniment import mail as _accompaniment_mail  # noqa: F401 (re
 from helpdesk.auth.access import roles_required
 from helpdesk.auth.models import Role
 from helpdesk.catalog import mail as _catalog_mail  # noqa: F401 (registers its e-mails)
+from helpdesk.auth import mail as _auth_mail  # noqa: F401 (registers its e-mails)
 from helpdesk.config import LANGUAGE_LABELS, LANGUAGES
 from helpdesk.core.emails import EMAILS, Email, Rendered
+from helpdesk.notifications import mail as _notifications_mail  # noqa: F401 (registers its e-mails)
 from helpdesk.operations.views import bp
 from helpdesk.sla.hours import support_hours
 from helpdesk.tickets import mailing as _tickets_mail  # noqa: F401 (registers its e-mails)
 
-DOMAIN_LABELS = {"tickets": _l("Tickets"), "catalog": _l("Service Catalogue"), "accompaniment": _l("Accompaniment")}
+DOMAIN_LABELS = {"tickets": _l("Tickets"), "catalog": _l("Service Catalogue"), "accompaniment": _l("Accompaniment"),
+                 "auth": _l("Accounts"), "notifications": _l("Notifications")}
 # The preview's own page: no script, no outside file, no form, only the e-mail's inline styles.
 PREVIEW_POLICY = ("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                   "frame-ancestors 'self'; form-action 'none'; base-uri 'none'")

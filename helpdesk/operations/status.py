@@ -28,6 +28,7 @@ from sqlalchemy.engine import make_url
 
 from helpdesk.mail.models import MailboxSettings, MailboxState, configured_mailboxes
 from helpdesk.core.lease import Lease
+from helpdesk.core.templating import short_datetime
 from helpdesk.core.models import utcnow
 from helpdesk.core.outbox import OutboxMessage, OutboxStatus
 from helpdesk.core.templating import minutes
@@ -187,9 +188,9 @@ def mailbox_state_facts(settings: MailboxSettings, state: MailboxState | None, n
     if failing:
         facts.append(Fact("mailbox.error", "mail_in", _("Last error"), state.last_error, State.PROBLEM,
                           _("problem while the last attempt failed"),
-                          _("at %(time)s", time=format_datetime(failed_at, "short")), settings.name))
+                          _("at %(time)s", time=short_datetime(failed_at)), settings.name))
     else:
-        earlier = _("at %(time)s, fetched since", time=format_datetime(failed_at, "short")) if failed_at else ""
+        earlier = _("at %(time)s, fetched since", time=short_datetime(failed_at)) if failed_at else ""
         facts.append(Fact("mailbox.error", "mail_in", _("Last error"), (state.last_error if state else "") or None,
                           State.OK, _("problem while the last attempt failed"), earlier, settings.name))
     return facts

@@ -237,3 +237,18 @@ def test_marking_one_and_all_read_counts_down(marta, jordi, vic):
     db.session.commit()
     assert services.unread_count(jordi) == 0 and db.session.get(Notification, first.id).read_at is not None
     assert services.find(marta, first.id) is None
+
+
+def test_watchers_hear_what_the_assignee_hears_and_once_each(app, marta, jordi, vic):
+    from helpdesk.tickets.watchers import watch
+    ticket = ticket_of(vic)
+    assign(marta, ticket, marta.id, NOW)
+    watch(jordi, ticket, jordi, NOW)
+    watch(marta, ticket, marta, NOW)  # the assignee watching too: still one notification
+    db.session.commit()
+    add_message(factories.user(Role.COUNCIL_USER, of=vic, email="referent@vic.cat"), ticket, MessageKind.INBOUND,
+                "Ja ho hem provat i continua sense sortir.", NOW + timedelta(minutes=5))
+    db.session.commit()
+    for person in (marta, jordi):
+        kinds = [item.kind for item in notifications_of(person)]
+        assert kinds.count(NotificationKind.COUNCIL_REPLIED) == 1, person.email

@@ -8,10 +8,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from flask_babel import force_locale, format_datetime
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from helpdesk.auth.models import Role
+from helpdesk.core.templating import short_datetime
 from helpdesk.core.audit import AuditEvent
 from helpdesk.core.models import utcnow
 from helpdesk.core.outbox import OutboxMessage, OutboxStatus, SmtpSettings, deliver_pending, queue_mail
@@ -83,7 +84,7 @@ def test_each_row_says_who_what_where_when_and_why(client, app):
     left_uncertain("Sense expedient", to="anna@vic.cat")
     message = outbox_message(reply)
     with force_locale("en"):  # the administrator's language
-        queued, tried = format_datetime(message.created_at, "short"), format_datetime(message.next_attempt_at, "short")
+        queued, tried = short_datetime(message.created_at), short_datetime(message.next_attempt_at)
     sign_in(client)
     page = text(client.get("/admin/status/delivery"))
     assert "marta@vic.cat" in page and "Re: No puc pujar el logo" in page
