@@ -89,6 +89,20 @@
     }
   };
 
+  /* The bell in the header: its count follows new notifications (asked every few polls, not each time). */
+  const bell = document.querySelector("[data-notification-bell]");
+  let asksSinceBell = 0;
+  const askBell = async () => {
+    if (!bell) return;
+    const response = await fetch(bell.dataset.unreadUrl, { credentials: "same-origin",
+                                                           headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    const { count } = await response.json();
+    const shown = bell.querySelector("[data-notification-count]");
+    if (shown && shown.textContent !== String(count)) shown.textContent = String(count);
+    bell.classList.toggle("has-unread", count > 0);
+  };
+
   const ask = async () => {
     const onPage = inbox ? [...inbox.querySelectorAll("tr[data-ticket]")].map((row) => Number(row.dataset.ticket)) : [];
     try {
@@ -105,6 +119,8 @@
         refresh();
       }
       showPresent(answer.present || {});
+      asksSinceBell += 1;
+      if (mine.length || asksSinceBell >= 4) { asksSinceBell = 0; askBell().catch(() => {}); }
       if (failures && status) status.textContent = "";
       failures = 0;
     } catch (error) {

@@ -91,3 +91,20 @@ def test_an_faq_article_link_goes_into_the_reply(app, live_server, browser, desk
     expect(page.get_by_label("Resposta", exact=True)).to_have_value(
         __import__("re").compile(r"/faq/[a-z-]+"))
     assert page.script_errors == []
+
+
+def test_the_bell_counts_a_new_notification_without_a_reload(app, live_server, browser, desk):
+    from helpdesk.auth.models import User
+    from helpdesk.core.models import utcnow
+    from helpdesk.tickets.models import Ticket
+    from helpdesk.tickets.services import assign
+    from sqlalchemy import select
+    anna = signed_in(browser, live_server, "anna@example.org")
+    anna.goto(f"{live_server}/inbox?view=open")
+    expect(anna.locator("[data-notification-count]")).to_have_text("0")
+    bernat = db.session.scalar(select(User).where(User.email == "bernat@example.org"))
+    annas = db.session.scalar(select(User).where(User.email == "anna@example.org"))
+    assign(bernat, db.session.get(Ticket, desk), annas.id, utcnow())  # Bernat gives it to Anna
+    db.session.commit()
+    expect(anna.locator("[data-notification-count]")).to_have_text("1", timeout=8000)
+    assert anna.script_errors == []
