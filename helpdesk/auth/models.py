@@ -9,7 +9,7 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.core.models import TimestampMixin, UTCDateTime, enum_type, utcnow
@@ -19,6 +19,7 @@ PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 200
 EMAIL_MAX_LENGTH = 254
 NAME_MAX_LENGTH = 120
+SIGNATURE_MAX_LENGTH = 2000
 
 
 class Role(enum.Enum):
@@ -73,6 +74,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The last time step whose code was accepted: the same code is never accepted twice.
     totp_last_step: Mapped[int | None]
+    # Added below a staff member's replies (after "-- "), in the mail and on the ticket; Markdown like the reply.
+    signature: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     council = relationship("Council", lazy="joined")
 

@@ -15,8 +15,27 @@ depends_on = None
 
 
 def upgrade():
-    pass
+    # --- the reply signature (replies; issue #18) ---------------------------------------------------
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('signature', sa.Text(), server_default='', nullable=False))
+    # --- end of the reply signature -------------------------------------------------------------------
+    # --- the inbox's columns and sort (helpdesk.tickets.preferences; issue #18) ----------------------
+    op.create_table('inbox_preferences',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('columns', sa.Text(), nullable=True),
+    sa.Column('sort', sa.String(length=20), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_inbox_preferences_user_id_users'),
+                            ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_inbox_preferences'))
+    )
+    # --- end of the inbox's columns and sort ----------------------------------------------------------
 
 
 def downgrade():
-    pass
+    # --- the inbox's columns and sort (helpdesk.tickets.preferences; issue #18) ----------------------
+    op.drop_table('inbox_preferences')
+    # --- end of the inbox's columns and sort ----------------------------------------------------------
+    # --- the reply signature (replies; issue #18) ---------------------------------------------------
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('signature')
+    # --- end of the reply signature -------------------------------------------------------------------
