@@ -91,7 +91,9 @@ def _register_blueprints(app: Flask) -> None:
 
 
 def _derived_settings(values: dict[str, Any]) -> dict[str, Any]:
-    engine_options: dict[str, Any] = {"pool_pre_ping": True}
+    # A threaded worker serves many pages at once (the live desk asks every couple of seconds from each open
+    # page): a pool larger than SQLAlchemy's 5 + 10 keeps them from queueing for a connection.
+    engine_options: dict[str, Any] = {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 30}
     if values["DATABASE_URL"].startswith("sqlite"):
         engine_options = {"connect_args": {"timeout": 30}}
     return {

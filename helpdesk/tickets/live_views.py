@@ -44,7 +44,7 @@ def changes() -> ResponseReturnValue:
             db.session.commit()
     found, more = live.changes_after(after)
     watched = sorted(set(_numbers(asked.get("tickets"))) | ({ticket} if ticket else set()))
-    present = live.present(watched, now, current_user)
+    present = live.present(watched, now, current_user) if watched else {}
     return jsonify(last=max([change.id for change in found], default=after), more=more,
                    changes=[{"id": change.id, "kind": change.kind, "ticket": change.ticket, "fields": change.fields}
                             for change in found],
