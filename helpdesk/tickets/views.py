@@ -33,6 +33,8 @@ from helpdesk.sla.models import SlaPolicy
 from helpdesk.tickets import canned, clocks, inbox, live, outages
 from helpdesk.tickets import context as ticket_context
 from helpdesk.tickets import tags
+from helpdesk.tickets import preferences  # the agent's inbox columns and sort
+from helpdesk.tickets.preference_forms import ColumnsForm
 from helpdesk.tickets.call_views import call_data, call_form
 from helpdesk.tickets.forms import (BulkForm, CallLogForm, CouncilReplyForm, MergeForm, NewTicketForm, NoteForm,
                                     ReplyForm, StaffTicketForm, TicketFieldsForm)
@@ -96,10 +98,16 @@ def uploads(field) -> list[Upload]:
 @bp.get("/inbox")
 @staff_required
 def index():
-    query = inbox.InboxQuery.from_args(request.args)
+    # Opened without a sort (a tab, the menu), the inbox keeps the last one the agent used.
+    query = inbox.InboxQuery.from_args(preferences.with_remembered_sort(request.args, current_user))
+    if preferences.remember_sort(current_user, request.args.get("sort", "")):
+        db.session.commit()
     page = paginate(inbox.statement(query, current_user))
     bulk = _bulk_form()
-    return render_template("tickets/inbox.html", page=page, query=query, unread=inbox.unread_ids(
+    columns = preferences.inbox_columns(current_user)
+    return render_template("tickets/inbox.html", page=page, query=query, columns=columns, column_labels=(
+        preferences.COLUMNS), columns_form=ColumnsForm(formdata=None, columns=list(columns), next=request.full_path),
+        unread=inbox.unread_ids(
         current_user, page.items), deadlines=clocks.deadlines(page.items, utcnow()), views=inbox.VIEWS,
         counts=inbox.view_counts(current_user), live_after=live.last_event_id(),
         present=live.present([ticket.id for ticket in page.items], utcnow(), current_user),
