@@ -81,6 +81,7 @@ def _register_blueprints(app: Flask) -> None:
     from helpdesk.tickets.report_views import bp as reports
     from helpdesk.tickets.views import bp as tickets
     from helpdesk.tickets import live_views  # noqa: F401 (its routes are on the tickets blueprint)
+    from helpdesk.tickets import reply_views  # noqa: F401 (reply preview and split, on the tickets blueprint)
     from helpdesk.tickets import preference_views  # noqa: F401 (the inbox's columns menu, on the tickets blueprint)
     from helpdesk.accompaniment import context as _accompaniment_context  # noqa: F401 (its sessions beside a ticket)
     from helpdesk.notifications.views import bp as notifications

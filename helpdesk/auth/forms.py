@@ -4,11 +4,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, EmailField, HiddenField, PasswordField, SelectField, StringField,
-                     SubmitField)
+                     SubmitField, TextAreaField)
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from helpdesk.auth.models import (EMAIL_MAX_LENGTH, NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH,
-                                  ROLE_LABELS, SIGN_IN_KIND_LABELS, Role)
+                                  ROLE_LABELS, SIGN_IN_KIND_LABELS, SIGNATURE_MAX_LENGTH, Role)
 from helpdesk.config import LANGUAGE_LABELS
 from helpdesk.core.forms import Form, optional_record_id, strip
 
@@ -65,6 +65,16 @@ class SetPasswordForm(NewPasswordMixin, FlaskForm):
 class PreferencesForm(Form):
     language = SelectField(_l("Language"), choices=list(LANGUAGE_LABELS.items()))
     save = SubmitField(_l("Save preferences"))
+
+
+class SignatureForm(Form):
+    """A staff member's reply signature."""
+
+    signature = TextAreaField(_l("Reply signature"), validators=[Length(max=SIGNATURE_MAX_LENGTH)],
+                              render_kw={"rows": 4},
+                              description=_l("Added below each reply you send, after a line “-- ”. Markdown, as in "
+                                             "replies: **bold**, [links](https://…). Leave empty for none."))
+    save = SubmitField(_l("Save signature"))
 
 
 class LanguageForm(Form):

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from helpdesk.auth import record, sessions, tokens
 from helpdesk.auth import second_factor as totp
 from helpdesk.auth.forms import (ActionForm, ChoosePasswordForm, CodeForm, EnrolForm, ForgotPasswordForm,
-                                 LanguageForm, LoginForm, PasswordChangeForm, PreferencesForm)
+                                 LanguageForm, LoginForm, PasswordChangeForm, PreferencesForm, SignatureForm)
 from helpdesk.auth.models import ROLE_LABELS, SIGN_IN_METHOD_LABELS, SignInMethod, TokenPurpose, User, UserSession
 from helpdesk.auth.services import (LoginRefused, LoginThrottled, Throttle, authenticate, change_own_password,
                                     set_language, sign_in, sign_out)
@@ -248,6 +248,13 @@ def _choose_password(token: str, purpose: TokenPurpose, method: SignInMethod) ->
 def account() -> ResponseReturnValue:
     preferences = PreferencesForm(prefix="preferences", language=current_user.language)
     password = PasswordChangeForm(prefix="password")
+    signature = SignatureForm(prefix="signature", signature=current_user.signature) if current_user.is_staff else None
+    if signature is not None and signature.save.data and signature.validate_on_submit():
+        # A preference of one's own, like the language: nothing to audit or check beyond its length.
+        current_user.signature = (signature.signature.data or "").replace("\r\n", "\n").strip()
+        db.session.commit()
+        flash(_("Your signature has been saved."), "success")
+        return redirect(url_for("auth.account"))
     if preferences.save.data and preferences.validate_on_submit():
         set_language(current_user, preferences.language.data)
         db.session.commit()
@@ -265,7 +272,7 @@ def account() -> ResponseReturnValue:
             flash(_("Your password has been changed. Other sessions have been signed out."), "success")
             return redirect(url_for("auth.account"))
     user = current_user._get_current_object()
-    return render_template("auth/account.html", preferences=preferences, password=password,
+    return render_template("auth/account.html", preferences=preferences, password=password, signature=signature,
                            sessions=sessions.open_sessions(user, utcnow(), lifetimes()),
                            current=user.current_session, action=ActionForm(),
                            previous=record.last_sign_in(user, user.current_session.created_at),

@@ -26,6 +26,8 @@ CLOCK_STATES = {
 }
 DELIVERY_STATES = {"pending": _l("queued"), "sending": _l("sending"), "sent": _l("sent"), "failed": _l("failed"),
                    "uncertain": _l("check delivery")}
+# Queued mail with no SMTP server configured waits for good (development, a demo, a desk not set up yet): say so.
+UNSENDABLE = _l("not sent: no mail server is configured")
 GROUPINGS = {"month": _l("Month"), "category": _l("Category"), "council": _l("Council"), "channel": _l("Channel")}
 ACTION_LABELS = {
     "created": _l("created the record"),
@@ -39,6 +41,8 @@ ACTION_LABELS = {
     "message_deleted": _l("hid a message"),
     "merged": _l("merged this ticket into another"),
     "merged_from": _l("merged another ticket into this one"),
+    "split": _l("split a message off into a new ticket"),
+    "split_from": _l("opened this ticket with a message split off another"),
     "clock": _l("recomputed the SLA due times"),
     "sla_at_risk": _l("marked the ticket at risk of missing its SLA"),
     "sla_breached": _l("marked the SLA as breached"),
@@ -123,6 +127,13 @@ def dateformat(value: date | None, style: str = "medium") -> str:
     return short_date(value) if style == "short" else format_date(value, style)
 
 
+def delivery_label(status: str) -> str:
+    """How a message's e-mail is doing, in words; queued mail that no server will ever take says why."""
+    if status == "pending" and not current_app.config.get("SMTP_HOST"):
+        return str(UNSENDABLE)
+    return str(DELIVERY_STATES.get(status, status))
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
         datetimeformat=datetimeformat,
@@ -135,7 +146,7 @@ def register(app: Flask) -> None:
         minutes=minutes,
         clock_state=lambda state: str(CLOCK_STATES.get(state, state)),
         grouping=lambda key: str(GROUPINGS.get(key, key)),
-        delivery_state=lambda key: str(DELIVERY_STATES.get(key, key)),
+        delivery_state=delivery_label,
         dateformat=dateformat,
     )
     app.jinja_env.globals["page_url"] = page_url

@@ -16,6 +16,7 @@ from typing import Any, Iterable
 from blinker import Namespace
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from helpdesk.core import emails
@@ -25,6 +26,7 @@ from helpdesk.councils.models import Contact
 from helpdesk.councils import recipients
 from helpdesk.extensions import db
 from helpdesk.sla.hours import support_hours
+from helpdesk.tickets import replies
 from helpdesk.tickets.models import Message, Ticket
 from helpdesk.tickets.states import LABELS, MessageKind, Priority
 
@@ -106,11 +108,12 @@ def _sample_ticket() -> dict[str, Any]:
             "ticket_subject": "No puc canviar el logotip de la plataforma", "ticket_url": f"{base}/tickets/1234"}
 
 
+_SAMPLE_REPLY = ("Bon dia Marta,\n\nEl logotip es canvia des del tauler d'administració: **Configuració > Aparença**.\n\n"
+                 "- Feu servir un PNG de 600 × 160 píxels com a màxim.\n- Deseu els canvis.\n\nSalutacions,")
 REPLY = emails.register(
     "tickets/reply", trigger=_l("An agent replies to a ticket"), recipients=_l("The ticket's requester"),
-    sample=lambda: {**_sample_ticket(), "agent_name": "Laia Serra",
-                    "body": "Bon dia Marta,\n\nEl logotip es canvia des del tauler d'administració: Configuració > "
-                            "Aparença. Feu servir un PNG de 600 × 160 píxels com a màxim.\n\nSalutacions,"})
+    sample=lambda: {**_sample_ticket(), "agent_name": "Laia Serra", "body": _SAMPLE_REPLY,
+                    "body_html": Markup(replies.to_html(_SAMPLE_REPLY)), "signed": False})
 ACKNOWLEDGEMENT = emails.register(
     "tickets/acknowledgement", trigger=_l("A new ticket arrives by e-mail (at most once per sender every ten "
                                           "minutes)"),
@@ -122,7 +125,8 @@ ACKNOWLEDGEMENT = emails.register(
 
 def send_reply(message: Message) -> None:
     """E-mail a reply to the ticket's requester (with its attachments); its Message-ID names the ticket.
-    The agent's words are sent as written, wrapped in the requester's language."""
+    The agent's words are sent as written, wrapped in the requester's language: the Markdown as the plain-text
+    part, its rendering (the message's sanitised HTML) as the HTML part."""
     ticket = message.ticket
     if not ticket.requester_email:
         return
@@ -130,7 +134,8 @@ def send_reply(message: Message) -> None:
     message.message_id = new_message_id(ticket)
     recipients.send(REPLY, _requester_language(ticket), [ticket.requester_email], {
         "tag": subject_tag(ticket), "ticket_subject": untagged(ticket), "reference": ticket.reference,
-        "body": message.body_text, "agent_name": message.from_name}, headers=headers,
+        "body": message.body_text, "body_html": Markup(message.body_html), "signed": replies.is_signed(message.body_text),
+        "agent_name": message.from_name}, headers=headers,
         message_id=message.message_id, related=message,
         attachments=[{"filename": item.filename, "content_type": item.content_type, "sha256": item.sha256}
                      for item in message.attachments])

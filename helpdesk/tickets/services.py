@@ -22,7 +22,7 @@ from helpdesk.core.validation import normalise_email, normalise_phone
 from helpdesk.councils.models import Contact, Council
 from helpdesk.extensions import db
 from helpdesk.instances.models import PlatformInstance
-from helpdesk.tickets import clocks, mailing
+from helpdesk.tickets import clocks, mailing, replies
 from helpdesk.tickets.models import (ATTACHMENT_MAX_BYTES, BODY_MAX_LENGTH, FILENAME_MAX_LENGTH,
                                      MESSAGE_ATTACHMENTS_MAX_BYTES, SUBJECT_MAX_LENGTH, Attachment, Call, Message,
                                      Ticket, TicketRead)
@@ -256,8 +256,12 @@ def add_message(actor: User, ticket: Ticket, kind: MessageKind, body: str, now: 
                              reference=ticket.reference), "body")
     body = _clean_body(body)
     _check_uploads(attachments)
-    message = Message(ticket=ticket, kind=kind, body_text=body, created_at=now, author_id=actor.id,
-                      from_name=actor.name, from_address=actor.email,
+    body_html = ""
+    if kind is MessageKind.REPLY:  # Markdown, signed: the thread and the mail show it formatted
+        body = replies.with_signature(body, actor.signature)
+        body_html = replies.to_html(body)
+    message = Message(ticket=ticket, kind=kind, body_text=body, body_html=body_html, created_at=now,
+                      author_id=actor.id, from_name=actor.name, from_address=actor.email,
                       to_addresses=(ticket.requester_email or "") if kind is MessageKind.REPLY else "",
                       subject=ticket.subject if kind is not MessageKind.NOTE else "")
     db.session.add(message)
@@ -547,8 +551,8 @@ def assign_to_me(actor: User, ticket_id: int, now: datetime) -> Ticket:
     return ticket
 
 
-def merge_tickets(actor: User, duplicate: Ticket, target: Ticket, now: datetime) -> None:
-    """Move the duplicate's messages onto ``target`` and close the duplicate with a pointer to it."""
+def check_merge(actor: User, duplicate: Ticket, target: Ticket) -> None:
+    """Refuse a merge the rules forbid (asked before the confirmation page, and again on merging)."""
     require_staff(actor)
     if duplicate.id == target.id:
         raise DomainError(_l("A ticket cannot be merged into itself."), "target")
@@ -560,6 +564,11 @@ def merge_tickets(actor: User, duplicate: Ticket, target: Ticket, now: datetime)
     if duplicate.council_id and target.council_id and duplicate.council_id != target.council_id:
         raise DomainError(_l("Ticket %(reference)s belongs to another council: its messages cannot move there.",
                              reference=target.reference), "target")
+
+
+def merge_tickets(actor: User, duplicate: Ticket, target: Ticket, now: datetime) -> None:
+    """Move the duplicate's messages onto ``target`` and close the duplicate with a pointer to it."""
+    check_merge(actor, duplicate, target)
     moved = list(duplicate.messages)
     for message in moved:
         message.ticket = target

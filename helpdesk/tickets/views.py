@@ -41,7 +41,7 @@ from helpdesk.tickets.forms import (BulkForm, CallLogForm, CouncilReplyForm, Mer
 from helpdesk.tickets.models import Attachment, CannedReply, Message, Ticket
 from helpdesk.tickets.tag_forms import BulkTagForm
 from helpdesk.tickets.services import (TicketChanges, TicketData, Upload, add_message, assign, assign_to_me,
-                                       blob_store, change_status, delete_message, is_requester, log_call,
+                                       blob_store, change_status, check_merge, delete_message, is_requester, log_call,
                                        mark_read, merge_tickets, open_ticket, staff_choices, update_ticket)
 from helpdesk.tickets.states import (ACTIVE_STATUSES, LABELS, CallDirection, Category, Channel, MessageKind, Priority,
                                      TicketStatus)
@@ -473,6 +473,9 @@ def merge(number: int):
                                            reference="#" + form.target.data.lstrip("#")), "target"))
         else:
             try:
+                if not request.form.get("confirm"):  # first show both tickets side by side and ask
+                    check_merge(current_user, ticket, target)
+                    return render_template("tickets/merge_confirm.html", duplicate=ticket, target=target, form=form)
                 merge_tickets(current_user, ticket, target, utcnow())
             except (DomainError, StaleDataError) as error:
                 db.session.rollback()
