@@ -86,9 +86,10 @@ def _register_blueprints(app: Flask) -> None:
     from helpdesk.accompaniment import context as _accompaniment_context  # noqa: F401 (its sessions beside a ticket)
     from helpdesk.notifications.views import bp as notifications
     from helpdesk.privacy.views import bp as privacy
+    from helpdesk.core.accessibility import bp as accessibility
 
     for blueprint in (core, auth, councils, instances, sla, tickets, calls, canned, reports, mail, catalog,
-                      accompaniment, kb, operations, privacy, decidim_sign_in, notifications):
+                      accompaniment, kb, operations, privacy, decidim_sign_in, notifications, accessibility):
         app.register_blueprint(blueprint)
 
 
