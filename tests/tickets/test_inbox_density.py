@@ -90,6 +90,8 @@ def test_the_columns_and_the_sort_chosen_stay_after_signing_out_and_in(app, live
     expect(page.get_by_role("columnheader", name="Requester", exact=True)).to_be_visible()
     expect(page.get_by_role("columnheader", name="Channel", exact=True)).to_have_count(0)
     page.get_by_text("Columns", exact=True).click()
+    from tests.tickets.test_shortcuts import axe_violations
+    assert axe_violations(page) == []  # the menu open, the filters folded
     page.get_by_role("checkbox", name="Requester", exact=True).uncheck()
     page.get_by_role("checkbox", name="Channel", exact=True).check()
     page.get_by_role("button", name="Save the columns").click()

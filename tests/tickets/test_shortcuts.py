@@ -41,6 +41,15 @@ def rest(page):
     page.locator("h1").click()
 
 
+def axe_violations(page) -> list[str]:
+    """What axe-core (WCAG 2.1 A and AA) finds on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a",
+                                                                            "wcag21aa"]}})
+    return [f"{item['id']}: {[node['target'] for node in item['nodes'][:3]]}"
+            for item in results.response["violations"]]
+
+
 def ticket(number: int) -> Ticket:
     db.session.expire_all()
     return db.session.get(Ticket, number)
@@ -80,6 +89,7 @@ def test_in_the_inbox_j_and_k_move_enter_opens_slash_searches_and_question_mark_
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("Next ticket")
     expect(dialog).to_contain_text("Assign to me")
+    assert axe_violations(page) == []
     page.keyboard.press("j")  # the list is modal: nothing behind it moves
     expect(page.locator("tr.selected")).to_have_count(0)
     page.keyboard.press("Escape")
