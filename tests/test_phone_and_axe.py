@@ -6,7 +6,8 @@ tomorrow is checked too), plus one record of each kind. A route that answers som
 (JSON, CSV, a redirect elsewhere, a refusal) is left out. To stay within a few minutes on a small machine, one
 browser serves every role (a context each), a page already checked as another role of the same kind (staff or
 council) is checked again only if it is that role's landing page, and axe runs at 360 px only (the layout at
-1920 px is checked for sideways scrolling: what differs between the two sizes is the CSS, not the markup)."""
+1920 px is checked for sideways scrolling: what differs between the two sizes is the CSS, not the markup). An agent
+and a council user also walk their landing page and a ticket by keyboard: every stop shows its focus."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -114,6 +115,32 @@ def sign_in(context, base: str, email: str, password: str):
     return page
 
 
+# The element the keyboard is on, and whether its focus is seen: an outline at least 2 px wide, or a box shadow.
+FOCUSED = """() => { const e = document.activeElement; if (!e || e === document.body) return null;
+  const style = getComputedStyle(e);
+  const seen = (style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) >= 2) || style.boxShadow !== 'none';
+  return [e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + ' ' + (e.innerText || e.value || '').slice(0, 30).trim(),
+          seen]; }"""
+
+
+def walk_by_keyboard(page, base: str, path: str, label: str, failures: list[str], checked: list[str]) -> None:
+    """Tab through ``path`` at desktop size: every stop shows where the keyboard is."""
+    page.set_viewport_size(DESKTOP)
+    page.goto(base + path)
+    checked.append(f"{label} {path} (keyboard)")
+    stops = 0
+    for _ in range(120):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused is None:
+            break
+        stops += 1
+        if not focused[1]:
+            failures.append(f"{label} {path}: no visible focus on {focused[0]}")
+    if stops < 5:
+        failures.append(f"{label} {path}: only {stops} stops by keyboard")
+
+
 def choose_language(page, base: str, language: str) -> None:
     page.goto(f"{base}/account")
     page.select_option("#language-picker", language)
@@ -179,6 +206,8 @@ def test_every_page_fits_a_phone_and_axe_finds_nothing_in_three_languages(app, d
             if check(page, axe, live_server, path, f"{role.value} ca", failures, checked):
                 seen[staff].add(path)
         if role in (Role.AGENT, Role.COUNCIL_USER):
+            for path in (landing, ticket):
+                walk_by_keyboard(page, live_server, path, f"{role.value} ca", failures, checked)
             for language in ("es", "en"):
                 choose_language(page, live_server, language)
                 for path in main_pages:
