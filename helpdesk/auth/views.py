@@ -57,7 +57,7 @@ SECOND_STEP_MINUTES = 5
 RESETS_PER_ADDRESS, RESETS_PER_EMAIL, LINK_TRIES = 10, 5, 30
 HOUR = timedelta(hours=1)
 #: Pages a person who must enrol a second factor can still open before doing so.
-BEFORE_ENROLMENT = {"auth.second_factor", "auth.logout", "auth.language", "static"}
+BEFORE_ENROLMENT = {"auth.second_factor", "auth.logout", "auth.language", "static", "accessibility.statement"}
 
 
 def client() -> record.Client:
