@@ -39,7 +39,8 @@ def test_an_agent_logs_a_call_that_becomes_a_ticket_replies_and_resolves_it(app,
     page.wait_for_url(re.compile(r".*/tickets/\d+$"))
     assert page.get_by_role("heading", level=1).inner_text().endswith("Canvi de logotip")
     assert page.get_by_text("Vol saber com canviar el logotip de la plataforma.").is_visible()
-    assert page.locator(".side-column").get_by_role("link", name="vic.participa311.diba.cat").is_visible()
+    council_card = page.locator(".side-column section[aria-labelledby=council-title]")
+    assert council_card.get_by_role("link", name="vic.participa311.diba.cat").is_visible()
 
     page.get_by_label("Resposta", exact=True).fill("Es canvia a Configuració > Aparença del tauler.")
     page.get_by_role("button", name="Envia la resposta").click()

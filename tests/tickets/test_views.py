@@ -136,7 +136,7 @@ def test_merge_and_bulk_from_the_inbox(client, app):
     first, second = factories.ticket("Logotip", "a", of=council).id, factories.ticket("Logotip 2", "b", of=council).id
     client.login("agent@example.org", factories.PASSWORD)
     client.get(f"/tickets/{second}")
-    response = client.submit(f"/tickets/{second}/merge", {"merge-target": f"#{first}"})
+    response = client.submit(f"/tickets/{second}/merge", {"merge-target": f"#{first}", "confirm": "1"})
     assert response.headers["Location"] == f"/tickets/{first}"
     assert db.session.get(Ticket, second).merged_into_id == first
     assert len(db.session.get(Ticket, first).messages) == 2
