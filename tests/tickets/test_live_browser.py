@@ -108,3 +108,16 @@ def test_the_bell_counts_a_new_notification_without_a_reload(app, live_server, b
     db.session.commit()
     expect(anna.locator("[data-notification-count]")).to_have_text("1", timeout=8000)
     assert anna.script_errors == []
+
+
+def test_after_a_network_drop_the_inbox_catches_up(app, live_server, browser, desk):
+    anna = signed_in(browser, live_server, "anna@example.org")
+    anna.goto(f"{live_server}/inbox?view=open")
+    anna.get_by_role("link", name="La web no carrega").wait_for()
+    anna.context.set_offline(True)
+    expect(anna.locator("#inbox-total .live-state")).to_have_text("S'ha perdut la connexió: es torna a provar…",
+                                                                  timeout=8000)
+    factories.ticket("Mentre no hi havia xarxa")
+    anna.context.set_offline(False)
+    expect(anna.get_by_role("link", name="Mentre no hi havia xarxa")).to_be_visible(timeout=20000)
+    expect(anna.locator("#inbox-total .live-state")).to_have_text("")
