@@ -27,9 +27,10 @@ PASSWORDS = {"admin@demo.participa311.cat": "Admin-Demo-311", "agent@demo.partic
 # Routes the walk leaves alone: signing out, or ending one's own session from *My account*, ends the walker's
 # own session (they have their own tests).
 LEFT_ALONE = {"auth.logout", "auth.end_session", "static"}
-# Tables a refused request may rightly write: a failed sign-in is recorded (and counted towards throttling), and a
-# request counts towards its rate limit whatever its answer.
-MAY_CHANGE_WHEN_REFUSED = {"sign_in_events", "rate_limits"}
+# Tables a refused request may rightly write: a failed sign-in is recorded (and counted towards throttling), a
+# request counts towards its rate limit whatever its answer, and a session's last activity is noted (once a
+# minute) before any view runs.
+MAY_CHANGE_WHEN_REFUSED = {"sign_in_events", "rate_limits", "user_sessions"}
 TOO_LARGE = str(2**31)
 BAD_VALUES = {
     "blank": "",
