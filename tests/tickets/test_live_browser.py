@@ -1,7 +1,5 @@
 """The live desk in the browser: two agents on one ticket, a live inbox, a draft on another machine, the FAQ
 insert, and no script error on the way."""
-import time
-
 import pytest
 from playwright.sync_api import expect
 
@@ -46,9 +44,8 @@ def test_two_agents_on_one_ticket_see_each_other_and_each_others_reply(app, live
     expect(anna.locator("#presence")).to_contain_text("Bernat (escrivint una resposta…)", timeout=5000)
     bernat.get_by_label("Resposta", exact=True).fill("Ja està solucionat, proveu-ho ara.")
     bernat.get_by_role("button", name="Envia la resposta").click()
-    started = time.monotonic()
-    expect(anna.locator("ol.thread")).to_contain_text("Ja està solucionat, proveu-ho ara.", timeout=5000)
-    assert time.monotonic() - started < 3.5  # within the 3 seconds the desk promises (and a little for the check)
+    # Without a reload (how fast is bench/live.py's to measure; here only that it comes, in a few seconds).
+    expect(anna.locator("ol.thread")).to_contain_text("Ja està solucionat, proveu-ho ara.", timeout=8000)
     # Anna's reply, written on a page that had not seen Bernat's, asks first
     anna.get_by_label("Resposta", exact=True).fill("Estem investigant-ho.")
     anna.get_by_role("button", name="Envia la resposta").click()
