@@ -3,8 +3,10 @@ life. Signing out, changing the password or an administrator's deactivation ends
 cookie stops working at once; staff sessions also end after SESSION_IDLE_MINUTES_STAFF idle minutes (ENS)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
@@ -24,9 +26,9 @@ class Lifetimes:
     staff_idle: timedelta
 
     @classmethod
-    def from_config(cls, config: dict[str, object]) -> Lifetimes:
-        return cls(timedelta(hours=int(str(config["SESSION_LIFETIME_HOURS"]))),
-                   timedelta(minutes=int(str(config["SESSION_IDLE_MINUTES_STAFF"]))))
+    def from_config(cls, config: Mapping[str, Any]) -> Lifetimes:
+        return cls(timedelta(hours=config["SESSION_LIFETIME_HOURS"]),
+                   timedelta(minutes=config["SESSION_IDLE_MINUTES_STAFF"]))
 
 
 def open_session(user: User, method: SignInMethod, client: Client, now: datetime) -> UserSession:

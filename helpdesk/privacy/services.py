@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -230,17 +230,22 @@ def _other_tables() -> list[tuple[Table, Any, Any]]:
     return found
 
 
-def _other_rows(person: Person) -> dict[str, list[dict[str, Any]]]:
-    held: dict[str, list[dict[str, Any]]] = {}
+def _rows_of(person: Person) -> Iterator[tuple[Table, ColumnElement[bool], Any]]:
+    """Each other table holding ``person`` (by account or address), with the condition that picks their rows."""
     for table, by_user, by_email in _other_tables():
         conditions = []
         if by_user is not None and person.user is not None:
             conditions.append(by_user == person.user.id)
         if by_email is not None and person.emails:
             conditions.append(func.lower(by_email).in_(person.emails))
-        if not conditions:
-            continue
-        rows = db.session.execute(select(table).where(or_(*conditions)).order_by(*table.primary_key.columns)).mappings()
+        if conditions:
+            yield table, or_(*conditions), by_email
+
+
+def _other_rows(person: Person) -> dict[str, list[dict[str, Any]]]:
+    held: dict[str, list[dict[str, Any]]] = {}
+    for table, condition, _ in _rows_of(person):
+        rows = db.session.execute(select(table).where(condition).order_by(*table.primary_key.columns)).mappings()
         listed = [{key: plain(value) for key, value in row.items() if not SECRET_COLUMN.search(key)} for row in rows]
         if listed:
             held[table.name] = listed
@@ -460,29 +465,16 @@ def _scrub_texts(scrub: Scrubber, erasure: Erasure) -> None:
         erasure.add("held_mail", 1)
 
 
-def _scrub_other_tables(person: Person, scrub: Scrubber, erasure: Erasure, now: datetime) -> None:
-    """Sign-in record, sessions, failed sign-ins…: the address replaced, where the person was emptied, the
-    user's open sessions ended (tables of the accounts domain, taken by their columns)."""
-    for table, by_user, by_email in _other_tables():
-        conditions = []
-        if by_user is not None and person.user is not None:
-            conditions.append(by_user == person.user.id)
-        if by_email is not None and person.emails:
-            conditions.append(func.lower(by_email).in_(person.emails))
-        if not conditions:
-            continue
+def _scrub_other_tables(person: Person, erasure: Erasure) -> None:
+    """Sign-in record, sessions, links…: the address and the traces (addresses, browsers) emptied (tables of the
+    accounts domain, taken by their columns; the account's sessions are ended by ``_erase``)."""
+    for table, condition, by_email in _rows_of(person):
         values: dict[str, Any] = {name: "" for name in TRACE_COLUMNS if name in table.c}
         if by_email is not None and person.emails:
             values["email"] = pseudonym_email(person.token)
         if values:
-            result = db.session.execute(update(table).where(or_(*conditions)).values(**values))
+            result = db.session.execute(update(table).where(condition).values(**values))
             erasure.add(table.name, getattr(result, "rowcount", 0) or 0)
-        if by_user is not None and person.user is not None and "ended_at" in table.c:
-            ending: dict[str, Any] = {"ended_at": now}
-            if "end_reason" in table.c:
-                ending["end_reason"] = "deactivated"
-            db.session.execute(update(table).where(by_user == person.user.id, table.c.ended_at.is_(None))
-                               .values(**ending))
 
 
 def _erase(actor: User | None, person: Person, target: Contact | User, now: datetime) -> Erasure:
@@ -537,7 +529,7 @@ def _erase(actor: User | None, person: Person, target: Contact | User, now: date
         contact.is_technical_referent = False  # a pseudonym manages nothing: the council names a new referent
     erasure.add("contacts", len(person.contacts))
     _scrub_texts(scrub, erasure)
-    _scrub_other_tables(person, scrub, erasure, now)
+    _scrub_other_tables(person, erasure)
     if person.user is not None:
         user = person.user
         # Set directly, not through auth.services.update_user: that one checks the address as a real one

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Mapping
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, String, case, false, or_, select, type_coerce
+from sqlalchemy import Select, String, case, false, func, or_, select, type_coerce
 
 from helpdesk.auth.models import User
 from helpdesk.core import search
@@ -167,6 +167,5 @@ def with_view(query: InboxQuery, view: str) -> InboxQuery:
 
 def view_counts(user: User, now: datetime | None = None) -> dict[str, int]:
     """How many tickets each saved view holds for ``user`` (the tabs' counts), one count each."""
-    from sqlalchemy import func
     return {view: int(db.session.scalar(select(func.count()).select_from(
         statement(InboxQuery(view=view), user, now).order_by(None).subquery())) or 0) for view in VIEWS}
