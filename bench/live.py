@@ -1,9 +1,11 @@
 """Live desk benchmark: the delay from a commit to the browser, with 50 inbox pages open.
 
     .venv/bin/python bench/live.py [--pages 50] [--changes 10] [--database sqlite|postgresql]
+                                   [--server development|gunicorn] [--workers 2]
 
 It makes a scratch desk (SQLite in a temporary folder, or a scratch PostgreSQL database helpdesk_bench_live on
-127.0.0.1), serves it with the threaded development server, opens N inbox pages in headless chromium (one
+127.0.0.1), serves it with the threaded development server or with gunicorn's workers (``pip install
+gunicorn``: each worker its own process, so a change written in one reaches pages served by the other), opens N inbox pages in headless chromium (one
 agent, the pages of one browser), then opens a ticket at a time in this process, as another worker or the mail
 intake would, commits, and waits until every page shows it. Each page notes, in the page itself, the instant
 the ticket's row appeared (a MutationObserver), so the figure is the page's, not the time this script took to
@@ -49,6 +51,8 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=50)
     parser.add_argument("--changes", type=int, default=10)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--server", choices=("development", "gunicorn"), default="development")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn's worker processes")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-live-"))
     admin_url = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -78,8 +82,12 @@ def main() -> int:
     with app.app_context():
         create_user(None, email="agent@bench.example", name="Agent", role=Role.AGENT, password=PASSWORD)
         db.session.commit()
-    server = subprocess.Popen([helpdesk, "run", "--port", str(port), "--with-threads"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if args.server == "gunicorn":
+        command = [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(args.workers), "--threads", "4",
+                   "--bind", f"127.0.0.1:{port}", "helpdesk.wsgi:app"]
+    else:
+        command = [helpdesk, "run", "--port", str(port), "--with-threads"]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     delays: list[float] = []
     slowest: list[float] = []
@@ -130,7 +138,8 @@ def main() -> int:
         server.wait(timeout=10)
     ordered = sorted(delays)
     print(json.dumps({
-        "database": args.database, "pages": args.pages, "changes": args.changes,
+        "database": args.database, "server": args.server if args.server == "development" else
+        f"gunicorn, {args.workers} workers", "pages": args.pages, "changes": args.changes,
         "delay_ms": {"p50": round(statistics.median(ordered)), "p95": round(ordered[int(len(ordered) * 0.95) - 1]),
                      "max": round(ordered[-1])},
         "slowest_page_per_change_ms": [round(value) for value in slowest],

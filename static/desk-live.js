@@ -34,11 +34,12 @@
     document.title = count ? `(${count}) ${baseTitle}` : baseTitle;
   };
 
-  /* Fetch this page again and put in the parts that show what changed (never the forms being typed in). */
-  const swap = async (selectors) => {
-    const response = await fetch(location.href, { credentials: "same-origin", headers: { "X-Live": "1" } });
-    if (!response.ok) return;
-    const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+  const selectors = inbox ? ["table.inbox tbody", "nav.tabs", "#inbox-total .total"]
+                          : ["ol.thread", ".heading", "#fields-title"];
+
+  /* Put in the parts of the page that show what changed (never the forms being typed in). */
+  const put = (html) => {
+    const fresh = new DOMParser().parseFromString(html, "text/html");
     const picked = new Set([...document.querySelectorAll('input[name="tickets"]:checked')].map((box) => box.value));
     for (const selector of selectors) {
       const now = document.querySelector(selector);
@@ -49,11 +50,16 @@
     showTitle();
   };
 
+  /* Fetch those parts of this page again (the inbox's come with /live's answer, unless a change was late). */
+  const swap = async () => {
+    const response = await fetch(location.href, { credentials: "same-origin", cache: "no-store",
+                                                  headers: { "X-Live": "1" } });
+    if (response.ok) put(await response.text());
+  };
+
   const refresh = () => {  // one at a time; changes meanwhile make one more
     if (refreshing) { refreshAgain = true; return; }
-    const selectors = inbox ? ["table.inbox tbody", "nav.tabs", "#inbox-total .total"]
-                            : ["ol.thread", ".heading", "#fields-title"];
-    refreshing = swap(selectors).finally(() => {
+    refreshing = swap().finally(() => {
       refreshing = null;
       if (refreshAgain) { refreshAgain = false; refresh(); }
     });
@@ -107,14 +113,17 @@
     const onPage = inbox ? [...inbox.querySelectorAll("tr[data-ticket]")].map((row) => Number(row.dataset.ticket)) : [];
     try {
       const response = await post(root.dataset.liveUrl, {
-        after, ticket: ticketId, typing: Date.now() - typingAt < 5000, tickets: onPage });
+        after, ticket: ticketId, typing: Date.now() - typingAt < 5000, tickets: onPage,
+        inbox: inbox ? location.search : undefined });
       if (!response.ok) throw new Error(String(response.status));
       const answer = await response.json();
       const fresh = answer.changes.filter((change) => !seen.has(change.id));
       fresh.forEach((change) => seen.add(change.id));
+      const late = fresh.some((change) => change.id <= after);  // committed after a later one was read
       after = Math.max(after, answer.last);
       const mine = ticketBox ? fresh.filter((change) => change.ticket === ticketId) : fresh;
-      if (mine.length || answer.more) {
+      if (answer.inbox && !late && !refreshing) put(answer.inbox);
+      else if (mine.length || answer.more) {
         if (document.hidden && ticketBox) missed += mine.length;
         refresh();
       }

@@ -13,10 +13,11 @@ from helpdesk.core.validation import LARGEST_NUMBER, whole_number
 from helpdesk.extensions import db
 
 
-def paginate(statement: Select[Any], per_page: int | None = None) -> Pagination:
-    """The page of ``statement`` named by ``?page=``: junk is the first page, a number past the end the last."""
+def paginate(statement: Select[Any], per_page: int | None = None, asked: str | None = None) -> Pagination:
+    """The page of ``statement`` named by ``?page=`` (or ``asked``): junk is the first page, a number past the
+    end the last."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
-    asked = request.args.get("page", "")
+    asked = request.args.get("page", "") if asked is None else asked
     number = whole_number(asked) or (LARGEST_NUMBER if re.fullmatch(r"[0-9]+", asked.strip()) else 1)
     page = db.paginate(statement, page=number, per_page=per_page, error_out=False)
     if number > 1 and not page.items and page.pages:

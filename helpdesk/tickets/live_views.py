@@ -3,17 +3,19 @@ saving a reply draft as it is typed. Pages work without them; desk-live.js asks 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
-from flask import abort, jsonify, request
+from flask import abort, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from helpdesk.auth.access import staff_required
 from helpdesk.core.models import utcnow
 from helpdesk.core.validation import whole_number
 from helpdesk.extensions import db
 from helpdesk.tickets import live
-from helpdesk.tickets.views import bp, visible_ticket
+from helpdesk.tickets.views import bp, inbox_parts, visible_ticket
 
 #: A page lists at most this many tickets whose presence it asks about.
 MOST_TICKETS = 200
@@ -29,8 +31,9 @@ def _numbers(value: Any) -> list[int]:
 @bp.post("/live")
 @staff_required
 def changes() -> ResponseReturnValue:
-    """``{"after": id, "ticket": n, "typing": bool, "tickets": [n, …]}`` → the changes after ``after``, who else
-    has ``ticket`` or the listed tickets open, and the last event id."""
+    """``{"after": id, "ticket": n, "typing": bool, "tickets": [n, …], "inbox": "?query"}`` → the changes after
+    ``after``, who else has ``ticket`` or the listed tickets open, the last event id, and for an inbox the
+    parts of its page that changed."""
     asked = request.get_json(silent=True)
     if not isinstance(asked, dict):
         abort(400)
@@ -45,7 +48,13 @@ def changes() -> ResponseReturnValue:
     found, more = live.changes_after(after)
     watched = sorted(set(_numbers(asked.get("tickets"))) | ({ticket} if ticket else set()))
     present = live.present(watched, now, current_user) if watched else {}
-    return jsonify(last=max([change.id for change in found], default=after), more=more,
+    # An inbox that sent its query gets its fresh rows in this answer when something new happened, rather
+    # than asking for them again (late commits below ``after`` it notices itself, and asks).
+    rows = None
+    if isinstance(asked.get("inbox"), str) and (more or any(change.id > after for change in found)):
+        arguments = MultiDict(parse_qsl(asked["inbox"].removeprefix("?")[:4000], keep_blank_values=True))
+        rows = render_template("tickets/_inbox_live.html", **inbox_parts(arguments))
+    return jsonify(last=max([change.id for change in found], default=after), more=more, inbox=rows,
                    changes=[{"id": change.id, "kind": change.kind, "ticket": change.ticket, "fields": change.fields}
                             for change in found],
                    present={str(number): [{"name": person.name, "typing": person.typing} for person in people]

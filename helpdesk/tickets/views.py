@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -98,23 +99,31 @@ def uploads(field) -> list[Upload]:
 @bp.get("/inbox")
 @staff_required
 def index():
+    if request.headers.get("X-Live") == "1":  # desk-live.js asks for the parts that change only
+        return render_template("tickets/_inbox_live.html", **inbox_parts(request.args))
     # Opened without a sort (a tab, the menu), the inbox keeps the last one the agent used.
-    query = inbox.InboxQuery.from_args(preferences.with_remembered_sort(request.args, current_user))
     if preferences.remember_sort(current_user, request.args.get("sort", "")):
         db.session.commit()
-    page = paginate(inbox.statement(query, current_user))
-    bulk = _bulk_form()
-    columns = preferences.inbox_columns(current_user)
-    return render_template("tickets/inbox.html", page=page, query=query, columns=columns, column_labels=(
-        preferences.COLUMNS), columns_form=ColumnsForm(formdata=None, columns=list(columns), next=request.full_path),
-        unread=inbox.unread_ids(
-        current_user, page.items), deadlines=clocks.deadlines(page.items, utcnow()), views=inbox.VIEWS,
-        counts=inbox.view_counts(current_user), live_after=live.last_event_id(),
-        present=live.present([ticket.id for ticket in page.items], utcnow(), current_user),
-        sorts=inbox.SORTS, bulk=bulk, labels=LABELS, tags=tags.tags_by_ticket([ticket.id for ticket in page.items]),
-        bulk_tag=BulkTagForm(),
-        councils=_council_choices(), staff=staff_choices(), enums={"status": TicketStatus, "priority": Priority,
-                                                                    "category": Category, "channel": Channel})
+    shown = inbox_parts(request.args)
+    return render_template(
+        "tickets/inbox.html", **shown, live_after=live.last_event_id(), sorts=inbox.SORTS, bulk=_bulk_form(),
+        columns_form=ColumnsForm(formdata=None, columns=list(shown["columns"]), next=request.full_path),
+        labels=LABELS, bulk_tag=BulkTagForm(), councils=_council_choices(), staff=staff_choices(),
+        enums={"status": TicketStatus, "priority": Priority, "category": Category, "channel": Channel})
+
+
+def inbox_parts(args: Mapping[str, Any]) -> dict[str, Any]:
+    """What the inbox's rows, tabs and total show for the query ``args`` (the page's, or one an open page
+    sent to /live)."""
+    query = inbox.InboxQuery.from_args(preferences.with_remembered_sort(args, current_user))
+    page = paginate(inbox.statement(query, current_user), asked=str(args.get("page", "")))
+    ids = [ticket.id for ticket in page.items]
+    now = utcnow()
+    return dict(page=page, query=query, columns=preferences.inbox_columns(current_user),
+                column_labels=preferences.COLUMNS, unread=inbox.unread_ids(current_user, page.items),
+                deadlines=clocks.deadlines(page.items, now), views=inbox.VIEWS,
+                counts=inbox.view_counts(current_user, now), present=live.present(ids, now, current_user),
+                tags=tags.tags_by_ticket(ids))
 
 
 def _bulk_form() -> BulkForm:

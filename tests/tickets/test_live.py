@@ -11,7 +11,7 @@ from helpdesk.extensions import db
 from helpdesk.tickets import live
 from helpdesk.tickets.models import Message, Ticket
 from helpdesk.tickets.services import add_message, assign, change_status
-from helpdesk.tickets.states import MessageKind, TicketStatus
+from helpdesk.tickets.states import MessageKind, Priority, TicketStatus
 from tests import factories
 from tests.pages import text
 
@@ -134,6 +134,23 @@ def test_the_inbox_tabs_show_their_counts(app, desk):
         factories.ticket(f"Consulta {number}")
     page = text(agent(app, "anna@example.org").get("/inbox"))
     assert re.search(r'data-count="unassigned">4<', page) and re.search(r'data-count="mine">0<', page)
+
+
+def test_an_open_inbox_gets_its_fresh_rows_with_the_answer_only_when_something_happened(app, desk):
+    anna = agent(app, "anna@example.org")
+    first = ask(anna, after=0, inbox="?view=all&q=")
+    quiet = ask(anna, after=first["last"], inbox="?view=all&q=")
+    assert quiet["inbox"] is None  # nothing new: no rows rendered
+    factories.ticket("Els pressupostos no es veuen", priority=Priority.HIGH)
+    factories.ticket("Canvi del logotip", priority=Priority.LOW)
+    fresh = ask(anna, after=quiet["last"], inbox="?view=all&priority=high")
+    rows = fresh["inbox"]
+    assert "Els pressupostos no es veuen" in rows and "Canvi del logotip" not in rows  # the page's own filter
+    assert re.search(r'data-count="unassigned">3<', rows) and re.search(r'class="total">1 [a-z]+<', rows)
+    assert "<html" not in rows and "csrf_token" not in rows  # the parts that change, not the page
+    again = anna.get("/inbox?view=all&priority=low", headers={"X-Live": "1"})
+    assert "Canvi del logotip" in text(again) and "Els pressupostos" not in text(again)
+    assert "<form" not in text(again)
 
 
 def test_old_events_are_forgotten(app, desk):
