@@ -29,6 +29,8 @@ REOPEN_WITHIN = timedelta(minutes=30)
 KEEP_CHECKS = timedelta(days=2)
 #: Sent once the monitor opened an outage ticket (sender: the ticket; host, now): notifications listen.
 outage_opened = Namespace().signal("outage-opened")
+#: Sent once an outage ended (sender: the outage; instance, ticket (or None), now): notices and webhooks listen.
+outage_recovered = Namespace().signal("outage-recovered")
 
 
 def monitor(now: datetime | None = None, probes: dict[int, Probe] | None = None) -> str:
@@ -144,6 +146,7 @@ def _recovered(instance: PlatformInstance, now: datetime) -> None:
         return
     outage.ended_at = now
     ticket = db.session.get(Ticket, outage.ticket_id) if outage.ticket_id else None
+    outage_recovered.send(outage, instance=instance, ticket=ticket, now=now)
     if ticket is None or ticket.status is TicketStatus.CLOSED:
         return
     minutes = max(1, round((now - outage.started_at).total_seconds() / 60))
