@@ -188,3 +188,9 @@ def accompaniment_session(s: Any, viewer: Any = None) -> dict[str, Any]:
     if _is_staff(viewer):
         data["internal_notes"] = s.internal_notes
     return data
+
+
+def audit_event(e: Any, viewer: Any = None) -> dict[str, Any]:
+    """One event of a record's audit trail: who did what, when, each field's value before and after."""
+    return {"id": e.id, "created_at": _when(e.created_at), "actor": user_summary(e.actor, viewer),
+            "actor_label": e.actor_label, "action": e.action, "changes": e.changes or {}}
