@@ -1,0 +1,1 @@
+"""What councils see of their platform: its status page, planned maintenance and the notices they get."""
