@@ -24,9 +24,14 @@ bp = Blueprint("dossier", __name__, url_prefix="/dossier")
 READERS = frozenset({Role.CATALOGUE_MANAGER, Role.ADMIN, Role.AGENT, Role.TECHNICIAN})
 
 
+def may_read(user, council_id: int) -> bool:
+    """Whether ``user`` reads the council's dossier: staff among READERS, and the council's own users."""
+    return user.role in READERS if user.is_staff else user.council_id == council_id
+
+
 def _council(council_id: int) -> Council:
     """The council whose dossier is asked for, if the reader may see it (a council user: its own; else 404)."""
-    if current_user.is_staff and current_user.role not in READERS:
+    if current_user.is_staff and not may_read(current_user, council_id):
         abort(403)
     return db.first_or_404(select(Council).where(Council.id == council_id, Council.visible_to(current_user)))
 
@@ -102,3 +107,8 @@ def month(first_day: date) -> str:
 @bp.context_processor
 def labels() -> dict:
     return {"version_labels": STATE_LABELS}
+
+
+@bp.app_context_processor
+def dossier_link() -> dict:
+    return {"may_read_dossier": may_read}
