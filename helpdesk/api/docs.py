@@ -7,6 +7,7 @@ from pathlib import Path
 
 import swagger_ui
 from flask import abort, render_template, send_from_directory
+from flask_babel import get_locale
 
 from helpdesk.api.spec import document
 from helpdesk.api.views import bp
@@ -23,7 +24,7 @@ def openapi():
 
 @bp.get("/docs")
 def docs():
-    return render_template("api/docs.html")
+    return render_template("api/docs.html", language=str(get_locale() or "ca"))
 
 
 @bp.get("/docs/assets/<name>")
