@@ -45,7 +45,10 @@ def marta(vic):
     """Vic's technical referent, a contact and a council user (who reads the desk in English)."""
     council = db.session.get(Council, vic.id)
     factories.contact(council, name="Marta Puigdollers", email="mpuigdollers@vic.cat", referent=True)
-    return factories.user(Role.COUNCIL_USER, of=council, email="mpuigdollers@vic.cat", language="en").id
+    user = factories.user(Role.COUNCIL_USER, of=council, email="mpuigdollers@vic.cat", language="en")
+    user.name = "Marta Puigdollers"
+    db.session.commit()
+    return user.id
 
 
 @pytest.fixture
