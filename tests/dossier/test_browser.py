@@ -31,3 +31,21 @@ def test_a_council_opens_its_dossier_from_the_portal_and_downloads_it(history, l
     body = Path(download.value.path()).read_bytes()
     words = " ".join(PdfReader(io.BytesIO(body)).pages[0].extract_text().split())
     assert "Renewal dossier: Ajuntament de Vic" in words
+
+
+def test_the_dossier_fits_a_phone_and_axe_finds_nothing(history, live_server, browser):
+    """With every section filled, and with a period typed wrong (its message by the field)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    from tests.test_phone_and_axe import PHONE, TAGS
+
+    page = browser.new_context(bypass_csp=True, viewport=PHONE).new_page()
+    sign_in(page, live_server, "cataleg@example.org")
+    for query in ("from=2024-02-12&to=2026-02-11", "from=2024-13-01&to=2026-02-11"):
+        page.goto(f"{live_server}/dossier/councils/{history.council_id}?{query}")
+        assert page.get_by_role("heading", name="Outages").is_visible()
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        results = Axe().run(page, options={"runOnly": {"type": "tag", "values": TAGS},
+                                           "resultTypes": ["violations"]})
+        assert [violation["id"] for violation in results.response["violations"]] == []
+    assert page.locator("#from-error").inner_text() == "Write the day as YYYY-MM-DD, such as 2026-03-01."
