@@ -22,6 +22,7 @@ from helpdesk.core.pagination import paginate
 from helpdesk.core.templating import ACTION_LABELS, describe_field
 from helpdesk.extensions import db
 from helpdesk.webhooks import events as _events  # noqa: F401 (listens for what the other domains announce)
+from helpdesk.webhooks import mail as _mail  # noqa: F401 (registers its e-mail, for the administrators' previews)
 from helpdesk.webhooks import services
 from helpdesk.webhooks.forms import SubscriptionForm
 from helpdesk.webhooks.models import EVENTS, TEST_EVENT, DeliveryStatus, PauseReason, WebhookDelivery, \

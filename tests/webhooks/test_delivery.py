@@ -209,3 +209,8 @@ def test_the_signature_is_refused_when_old_or_altered(app):
         assert not check(header, body, "whsec_a", now=1_000_000 + 301)  # a replay, more than 5 minutes later
         assert not check(header, body + b" ", "whsec_a", now=1_000_000)
         assert not check(header, body, "whsec_b", now=1_000_000)
+
+
+def test_the_scheduler_runs_the_delivery_job():
+    from helpdesk.scheduler import all_jobs
+    assert "webhooks" in [job.name for job in all_jobs()]
