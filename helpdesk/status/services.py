@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import Select, and_, exists, or_, select
 
 from helpdesk.auth.models import User
 from helpdesk.core import audit
@@ -256,7 +256,7 @@ def platform_state(instance: PlatformInstance, now: datetime, releases: list[Dec
     return result
 
 
-def council_windows(council_id: int, now: datetime):
+def council_windows(council_id: int, now: datetime) -> Select[tuple[MaintenanceWindow]]:
     """The query of a council's planned maintenance that is current or to come, soonest first."""
     return (select(MaintenanceWindow).where(
         MaintenanceWindow.cancelled_at.is_(None), MaintenanceWindow.ends_at > now,

@@ -134,7 +134,8 @@ def test_an_outage_ticket_tells_the_council_and_its_end_how_long_it_lasted(app, 
     assert "pserra@vic.cat" not in mail
     opened, recovered = mail["mpuigdollers@vic.cat"]
     number = re.search(r"\[#(\d+)\]", opened["Subject"]).group(1)
-    assert opened["Subject"].strip() == f"[#{number}] Your platform vic.participa311.diba.cat is not answering: we are on it"
+    assert opened["Subject"].strip() == (f"[#{number}] Your platform vic.participa311.diba.cat is not answering: "
+                                         "we are on it")
     assert "since Monday, November 23, 2026, 10:00" in body(opened) and f"ticket #{number}" in body(opened)
     assert recovered["Subject"].strip() == f"[#{number}] Your platform vic.participa311.diba.cat answers again"
     assert "It was not answering for 8 minutes." in body(recovered)
