@@ -50,7 +50,8 @@ def static_file(url: str, static_folder: str, static_url_path: str) -> tuple[byt
 
 
 def _fetcher(module: Any, static_folder: str, static_url_path: str) -> Any:
-    """A fetcher in the form the installed WeasyPrint expects (a URLFetcher subclass in recent versions, a function in older ones)."""
+    """A fetcher in the form the installed WeasyPrint expects: a URLFetcher subclass in recent versions, a function
+    returning a dict in older ones."""
     def serve(url: str) -> tuple[bytes, str]:
         found = static_file(url, static_folder, static_url_path)
         if found is None:
