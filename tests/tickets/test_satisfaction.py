@@ -325,3 +325,15 @@ def test_summary_counts_the_ratings_given_in_the_period_of_one_council_or_all(ap
     mine = satisfaction.summary(start, end, council_id=vic.id)
     assert (mine.good, mine.not_good, round(mine.share_good, 3)) == (2, 1, 0.667)
     assert satisfaction.summary(end, end + timedelta(days=1), council_id=manlleu.id).share_good is None
+
+
+def test_a_too_long_comment_in_the_portal_is_refused_next_to_it_keeping_what_was_typed(app, client, vic, laia):
+    factories.user(Role.COUNCIL_USER, of=vic, email="marta@vic.cat", language="en")
+    number = resolved_ticket(vic, laia).id
+    client.login("marta@vic.cat", factories.PASSWORD)
+    client.get(f"/tickets/{number}")
+    typed = "Massa llarg. " * 200
+    response = client.submit(f"/tickets/{number}/rating", {"rating": "not_good", "comment": typed})
+    page = text(response)
+    assert response.status_code == 422 and "Field cannot be longer than 2000 characters" in page
+    assert typed.strip()[:100] in page and ratings() == []
