@@ -83,14 +83,25 @@ def _register_blueprints(app: Flask) -> None:
     from helpdesk.tickets import live_views  # noqa: F401 (its routes are on the tickets blueprint)
     from helpdesk.tickets import reply_views  # noqa: F401 (reply preview and split, on the tickets blueprint)
     from helpdesk.tickets import preference_views  # noqa: F401 (the inbox's columns menu, on the tickets blueprint)
+    from helpdesk.tickets import satisfaction_views  # noqa: F401 (ratings of resolved tickets, on the tickets blueprint)
     from helpdesk.accompaniment import context as _accompaniment_context  # noqa: F401 (its sessions beside a ticket)
     from helpdesk.notifications.views import bp as notifications
     from helpdesk.privacy.views import bp as privacy
     from helpdesk.core.accessibility import bp as accessibility
+    from helpdesk.api.views import bp as api, routing_problem as api_routing_problem
+    from helpdesk.api.token_views import bp as api_tokens
+    from helpdesk.status.views import bp as platform_status
+    from helpdesk.webhooks.views import bp as webhooks
+    from helpdesk.dossier import history as _dossier_history  # noqa: F401 (records each Decidim version seen)
+    from helpdesk.dossier.views import bp as dossier
 
     for blueprint in (core, auth, councils, instances, sla, tickets, calls, canned, reports, mail, catalog,
-                      accompaniment, kb, operations, privacy, decidim_sign_in, notifications, accessibility):
+                      accompaniment, kb, operations, privacy, decidim_sign_in, notifications, accessibility, webhooks,
+                      platform_status, dossier):
         app.register_blueprint(blueprint)
+    for blueprint in (api, api_tokens):
+        app.register_blueprint(blueprint)
+    app.before_request(api_routing_problem)  # the API's 404 and 405 as problem documents
 
 
 def _derived_settings(values: dict[str, Any]) -> dict[str, Any]:

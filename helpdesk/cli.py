@@ -65,6 +65,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(status_command)
     from helpdesk.privacy.cli import privacy_group
     app.cli.add_command(privacy_group)
+    from helpdesk.webhooks.cli import webhooks_group
+    app.cli.add_command(webhooks_group)
 
 
 def _fail(message: str) -> None:

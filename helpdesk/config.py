@@ -5,6 +5,7 @@ stops start-up with a :class:`ConfigError` that names the setting in one line.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -103,6 +104,8 @@ DEFAULTS: dict[str, Any] = {
     "MONITOR_FAILURES": 3,
     "MONITOR_TIMEOUT_SECONDS": 5,
     "MONITOR_RESOLVE_ON_RECOVERY": False,
+    # Planned maintenance: the councils' contacts are told by e-mail this many hours before a window starts.
+    "MAINTENANCE_NOTICE_HOURS": 48,
     # Operations status (/admin/status, `helpdesk status`, /health): when a fact turns warning, then problem.
     "STATUS_FETCH_WARNING_MINUTES": 10,  # last successful fetch of a mailbox (IDLE renews every 5 minutes)
     "STATUS_FETCH_PROBLEM_MINUTES": 30,
@@ -112,6 +115,17 @@ DEFAULTS: dict[str, Any] = {
     "STATUS_DISK_PROBLEM_PERCENT": 5,
     # The bearer token of /health for an outside monitor; empty: /health answers 404.
     "HEALTH_TOKEN": "",
+    # Webhooks: how long a receiver may take, how many attempts a delivery gets (1, 2, 4 … minutes apart, at most
+    # 4 hours), and when a failing subscription is paused (failing that many hours, or that many deliveries in a row
+    # out of attempts). Addresses are https; plain http only to this machine or to WEBHOOK_HTTP_HOSTS (names,
+    # separated by commas). Addresses in private networks are refused except those in WEBHOOK_PRIVATE_NETWORKS
+    # (such as 10.20.0.0/16,127.0.0.0/8, separated by commas).
+    "WEBHOOK_TIMEOUT_SECONDS": 5,
+    "WEBHOOK_MAX_ATTEMPTS": 10,
+    "WEBHOOK_PAUSE_AFTER_HOURS": 24,
+    "WEBHOOK_PAUSE_AFTER_FAILED": 5,
+    "WEBHOOK_HTTP_HOSTS": "",
+    "WEBHOOK_PRIVATE_NETWORKS": "",
 }
 
 #: Settings read from the environment only (they locate everything else).
@@ -229,6 +243,8 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError("MONITOR_MINUTES", "must be between 1 and 60")
     if not 1 <= config["MONITOR_FAILURES"] <= 20:
         raise ConfigError("MONITOR_FAILURES", "must be between 1 and 20")
+    if not 1 <= config["MAINTENANCE_NOTICE_HOURS"] <= 24 * 30:
+        raise ConfigError("MAINTENANCE_NOTICE_HOURS", "must be between 1 and 720")
     if not 1 <= config["MONITOR_TIMEOUT_SECONDS"] <= 60:
         raise ConfigError("MONITOR_TIMEOUT_SECONDS", "must be between 1 and 60")
     if not 1 <= config["DECIDIM_TIMEOUT_SECONDS"] <= 120:
@@ -254,6 +270,7 @@ def validate(config: dict[str, Any]) -> None:
                               "(and the warning at least 1)")
     if not 0 <= config["STATUS_DISK_PROBLEM_PERCENT"] < config["STATUS_DISK_WARNING_PERCENT"] <= 100:
         raise ConfigError("STATUS_DISK_WARNING_PERCENT", "must be between the problem's percentage and 100")
+    _validate_webhooks(config)
     if config["HEALTH_TOKEN"] and len(config["HEALTH_TOKEN"]) < MIN_SECRET_KEY_LENGTH:
         raise ConfigError("HEALTH_TOKEN", f"too short: use at least {MIN_SECRET_KEY_LENGTH} random characters")
     for name in ("LOGIN_MAX_FAILURES_PER_ACCOUNT", "LOGIN_MAX_FAILURES_PER_ADDRESS", "LOGIN_ATTACK_NOTICE_FAILURES",
@@ -279,6 +296,19 @@ def validate(config: dict[str, Any]) -> None:
 def second_factor_roles(config: Mapping[str, Any]) -> set[str]:
     """The role names of SECOND_FACTOR_ROLES."""
     return {name.strip() for name in config["SECOND_FACTOR_ROLES"].split(",") if name.strip()}
+
+
+def _validate_webhooks(config: dict[str, Any]) -> None:
+    for name, low, high in (("WEBHOOK_TIMEOUT_SECONDS", 1, 30), ("WEBHOOK_MAX_ATTEMPTS", 1, 20),
+                            ("WEBHOOK_PAUSE_AFTER_HOURS", 1, 24 * 30), ("WEBHOOK_PAUSE_AFTER_FAILED", 1, 1000)):
+        if not low <= config[name] <= high:
+            raise ConfigError(name, f"must be between {low} and {high}")
+    for network in filter(None, (item.strip() for item in config["WEBHOOK_PRIVATE_NETWORKS"].split(","))):
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ConfigError("WEBHOOK_PRIVATE_NETWORKS",
+                              f"not a network: {network!r} (such as 10.20.0.0/16)") from None
 
 
 def _validate_smtp_oauth2(config: dict[str, Any]) -> None:

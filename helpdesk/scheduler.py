@@ -26,14 +26,17 @@ from helpdesk.instances.jobs import JOBS as INSTANCE_JOBS
 from helpdesk.operations.models import record_job_run
 from helpdesk.mail.fetching import FetcherPool
 from helpdesk.privacy.jobs import JOBS as PRIVACY_JOBS
+from helpdesk.status.jobs import JOBS as STATUS_JOBS
 from helpdesk.tickets.jobs import JOBS as TICKET_JOBS
+from helpdesk.webhooks.jobs import JOBS as WEBHOOK_JOBS
 
 log = logging.getLogger("helpdesk.scheduler")
 LEASE = "scheduler"
 
 
 def all_jobs() -> list[Job]:
-    return [*CORE_JOBS, *AUTH_JOBS, *INSTANCE_JOBS, *TICKET_JOBS, *CATALOG_JOBS, *ACCOMPANIMENT_JOBS, *PRIVACY_JOBS]
+    return [*CORE_JOBS, *AUTH_JOBS, *INSTANCE_JOBS, *TICKET_JOBS, *CATALOG_JOBS, *ACCOMPANIMENT_JOBS, *PRIVACY_JOBS,
+            *WEBHOOK_JOBS, *STATUS_JOBS]
 
 
 def holder_name() -> str:

@@ -81,9 +81,22 @@ def demo_desk(app):
     ticket = db.session.scalar(select(Ticket).where(Ticket.council_id == vic.id).order_by(Ticket.id.desc()))
     add_message(agent, ticket, MessageKind.NOTE, "Cal mirar-ho amb @tecnic: potser és la configuració.", utcnow())
     add_message(agent, ticket, MessageKind.REPLY, "Bon dia Marta, ho mirem ara mateix.", utcnow())
+    # A resolved ticket: the council's rating question, the staff's satisfaction card, the mail's rating page.
+    from helpdesk.tickets import satisfaction
+    from helpdesk.tickets.states import TicketStatus
+    ingest(b"From: Marta Puigdollers <mpuigdollers@vic.cat>\r\nTo: suportparticipa311@diba.cat\r\n"
+           b"Subject: El logotip no surt\r\nMessage-ID: <a11y-2@vic.cat>\r\n\r\nBon dia, el logotip no surt.\r\n",
+           "INBOX")
+    resolved = db.session.scalar(select(Ticket).where(Ticket.council_id == vic.id).order_by(Ticket.id.desc()))
+    add_message(agent, resolved, MessageKind.REPLY, "Ja surt: calia buidar la memòria cau.", utcnow(),
+                new_status=TicketStatus.RESOLVED)
     records = {
+        "resolved ticket": f"/tickets/{resolved.number}",
+        "rating page": f"/tickets/{resolved.number}/rate/{satisfaction.token_for(resolved)}",
         "ticket": f"/tickets/{ticket.number}",
         "council": f"/councils/{vic.id}",
+        "council's platform status": f"/councils/{vic.id}/status",
+        "renewal dossier": f"/dossier/councils/{vic.id}",
         "instance": f"/instances/{vic.instances[0].id}",
         "catalogue request": f"/catalog/requests/{db.session.scalar(select(CatalogRequest.id).where(CatalogRequest.council_id == vic.id))}",
         "accompaniment request": f"/accompaniment/requests/{request.id}",

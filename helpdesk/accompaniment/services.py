@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from blinker import Namespace
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from icalendar import Calendar as ICalendar
@@ -36,6 +37,8 @@ FILERS = frozenset({Role.ADMIN, Role.AGENT})  # staff who ask on a council's beh
 APPROVERS = frozenset({Role.OTPGL_APPROVER})
 ADVISERS = frozenset({Role.ADMIN, Role.AGENT, Role.TECHNICIAN})
 MAX_SESSION_MINUTES = 8 * 60
+#: Sent once a session was booked for an authorised request (sender: the session; actor, now): webhooks listen.
+session_booked = Namespace().signal("session-booked")
 
 
 @dataclass
@@ -269,6 +272,7 @@ def schedule_session(actor: User | None, request: AccompanimentRequest, data: Se
     if request.status is RequestStatus.AUTHORISED:
         _move(actor, request, RequestStatus.SCHEDULED, now, notify=False)
     _send_invitation(session, "REQUEST", now)
+    session_booked.send(session, actor=actor, now=now)
     return session
 
 

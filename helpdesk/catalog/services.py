@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from blinker import Namespace
 from dateutil.relativedelta import relativedelta
 from flask import current_app
 from flask_babel import force_locale, format_date
@@ -53,6 +54,13 @@ FILERS = frozenset({Role.ADMIN, Role.AGENT, Role.CATALOGUE_MANAGER})  # staff wh
 # Who keep the calls and resources: setting up the catalogue, which administrators may do too. Deciding
 # requests is another rule, stated once: ``CatalogRequest.can_decide``.
 KEEPERS = frozenset({Role.ADMIN, Role.CATALOGUE_MANAGER})
+_signals = Namespace()
+#: Sent once a request was granted or refused (sender: the request; grant (None when refused), actor, now):
+#: webhooks listen.
+catalogue_request_decided = _signals.signal("catalogue-request-decided")
+#: Sent when a renewal reminder goes out for a grant nearing its end (sender: the grant; days_before, actor
+#: (None: the job), now): webhooks listen.
+grant_expiring = _signals.signal("grant-expiring")
 
 
 class GrantHeld(DomainError):
@@ -429,6 +437,7 @@ def refuse(actor: User | None, request: CatalogRequest, reason: str, now: dateti
         raise DomainError(_l("Give the reason for refusing: the council sees it."), "message")
     request.manager_message, request.decided_at = reason[:TEXT_MAX_LENGTH], now
     _move(actor, request, RequestStatus.REFUSED, now, {"reason": {"before": None, "after": reason}})
+    catalogue_request_decided.send(request, grant=None, actor=actor, now=now)
 
 
 def grant(actor: User | None, request: CatalogRequest, now: datetime, message: str = "") -> Grant:
@@ -444,7 +453,9 @@ def grant(actor: User | None, request: CatalogRequest, now: datetime, message: s
     _move(actor, request, RequestStatus.GRANTED, now)
     today = today_in_madrid(now)
     if request.kind is RequestKind.RENEWAL:
-        return _renew(actor, request.renews, request, today)
+        renewed = _renew(actor, request.renews, request, today)
+        catalogue_request_decided.send(request, grant=renewed, actor=actor, now=now)
+        return renewed
     instance = request.instance
     if instance is None:
         instance = create_instance(None, request.council, InstanceData(base_url=request.desired_host))
@@ -458,6 +469,7 @@ def grant(actor: User | None, request: CatalogRequest, now: datetime, message: s
     audit.record(actor, "created", record, audit.diff({}, audit.snapshot(record, Grant.AUDITED)))
     if instance.status is InstanceStatus.PROVISIONING:
         record.provisioning_ticket_id = _provisioning_ticket(request, instance, now).id
+    catalogue_request_decided.send(request, grant=record, actor=actor, now=now)
     return record
 
 
@@ -527,7 +539,7 @@ def _provisioning_ticket(request: CatalogRequest, instance: PlatformInstance, no
 
 
 @ticket_status_changed.connect
-def _provisioning_done(ticket, before: TicketStatus, after: TicketStatus, now: datetime, actor) -> None:
+def _provisioning_done(ticket, before: TicketStatus, after: TicketStatus, now: datetime, actor, **_) -> None:
     """Resolving a provisioning ticket makes the instance active and tells the referent its address."""
     if after not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
         return
@@ -600,6 +612,7 @@ def send_reminder(reminder: Reminder, now: datetime) -> None:
         mail.remind_renewal(record, list(reminder.recipients), today_in_madrid(now))
     audit.record(None, "renewal_reminder", record, {"days_before": {"before": None,
                                                                      "after": reminder.days_before}})
+    grant_expiring.send(record, days_before=reminder.days_before, actor=None, now=now)
 
 
 def enter_grace(record: Grant, today: date) -> bool:

@@ -28,7 +28,8 @@ DELIVERY_STATES = {"pending": _l("queued"), "sending": _l("sending"), "sent": _l
                    "uncertain": _l("check delivery")}
 # Queued mail with no SMTP server configured waits for good (development, a demo, a desk not set up yet): say so.
 UNSENDABLE = _l("not sent: no mail server is configured")
-GROUPINGS = {"month": _l("Month"), "category": _l("Category"), "council": _l("Council"), "channel": _l("Channel")}
+GROUPINGS = {"month": _l("Month"), "category": _l("Category"), "council": _l("Council"), "agent": _l("Agent"),
+             "channel": _l("Channel")}
 ACTION_LABELS = {
     "created": _l("created the record"),
     "updated": _l("changed"),

@@ -40,3 +40,6 @@ class ContactForm(Form):
     language = SelectField(_l("Language of the e-mail we send"),
                            choices=[("", _l("The desk's default"))] + list(LANGUAGE_LABELS.items()),
                            validators=[Optional()])
+    receives_platform_notices = BooleanField(_l("E-mail about the platform"), default=True,
+                                             description=_l("Outages the desk is working on, and planned "
+                                                            "maintenance before it starts."))

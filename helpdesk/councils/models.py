@@ -134,10 +134,12 @@ class Contact(TimestampMixin, db.Model):
     is_technical_referent: Mapped[bool] = mapped_column(default=False)
     # The language the desk writes to them in; empty: not known, the desk's default (DEFAULT_LANGUAGE).
     language: Mapped[str] = mapped_column(String(8), default="")
+    # E-mail about their platform (outages, planned maintenance: helpdesk/status); they can opt out.
+    receives_platform_notices: Mapped[bool] = mapped_column(default=True)
 
     council: Mapped[Council] = relationship(back_populates="contacts")
 
-    AUDITED = ("name", "position", "email", "phone", "is_technical_referent", "language")
+    AUDITED = ("name", "position", "email", "phone", "is_technical_referent", "language", "receives_platform_notices")
 
     def can_view(self, user) -> bool:
         return user.is_staff or user.council_id == self.council_id

@@ -117,6 +117,8 @@ class ContactData:
     phone: str = ""
     is_technical_referent: bool = False
     language: str = ""  # the language of the desk's mail to them; empty: the desk's default
+    # E-mail about their platform's outages and maintenance; None: as it is (a new contact receives it).
+    receives_platform_notices: bool | None = None
 
 
 def save_contact(actor: User | None, council: Council, data: ContactData, contact: Contact | None = None) -> Contact:
@@ -155,6 +157,10 @@ def save_contact(actor: User | None, council: Council, data: ContactData, contac
         db.session.add(contact)
     contact.name, contact.position, contact.email, contact.phone = name, position, email, phone
     contact.is_technical_referent, contact.language = data.is_technical_referent, data.language
+    if data.receives_platform_notices is not None:
+        contact.receives_platform_notices = data.receives_platform_notices
+    elif contact.receives_platform_notices is None:
+        contact.receives_platform_notices = True
     db.session.flush()
     changes = audit.diff(before, audit.snapshot(contact, Contact.AUDITED))
     if changes:

@@ -160,7 +160,8 @@ def edit_contact(contact_id: int):
 def _save_contact(form: ContactForm, council: Council, contact: Contact | None):
     data = ContactData(name=form.name.data, position=form.position.data or "", email=form.email.data or "",
                        phone=form.phone.data or "", is_technical_referent=form.is_technical_referent.data,
-                       language=form.language.data or "")
+                       language=form.language.data or "",
+                       receives_platform_notices=bool(form.receives_platform_notices.data))
     try:
         contact = save_contact(current_user, council, data, contact)
     except DomainError as error:

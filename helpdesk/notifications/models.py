@@ -24,6 +24,7 @@ class NotificationKind(enum.Enum):
     SLA_AT_RISK = "sla_at_risk"  # a clock of my ticket reached its warning share
     SLA_BREACHED = "sla_breached"  # a clock of my ticket passed its target
     OUTAGE = "outage"  # the monitor opened an outage ticket (technicians and agents)
+    RATED_NOT_GOOD = "rated_not_good"  # the requester rated the resolution of my ticket "not good"
 
     @property
     def label(self) -> str:
@@ -37,6 +38,7 @@ KIND_LABELS = {
     NotificationKind.SLA_AT_RISK: _l("One of my tickets is at risk of missing its SLA"),
     NotificationKind.SLA_BREACHED: _l("One of my tickets missed its SLA"),
     NotificationKind.OUTAGE: _l("An outage ticket is opened"),
+    NotificationKind.RATED_NOT_GOOD: _l("The requester rates the resolution of one of my tickets “not good”"),
 }
 
 
@@ -83,6 +85,8 @@ class Notification(Model):
         if kind is NotificationKind.SLA_BREACHED:
             return (_("The first response to %(reference)s is overdue", reference=reference) if first
                     else _("The resolution of %(reference)s is overdue", reference=reference))
+        if kind is NotificationKind.RATED_NOT_GOOD:
+            return _("The requester rated the resolution of %(reference)s “not good”", reference=reference)
         return _("Outage ticket %(reference)s opened", reference=reference)
 
     def __repr__(self) -> str:

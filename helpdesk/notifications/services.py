@@ -20,6 +20,7 @@ from helpdesk.tickets.clocks import sla_announced
 from helpdesk.tickets.watchers import watchers_of
 from helpdesk.tickets.models import Message, Ticket
 from helpdesk.tickets.outages import outage_opened
+from helpdesk.tickets.satisfaction import SatisfactionRating, rated_not_good
 from helpdesk.tickets.services import message_added, ticket_assigned
 from helpdesk.tickets.states import MessageKind
 
@@ -234,3 +235,11 @@ def _outage(ticket: Ticket, *, now: datetime, **_: Any) -> None:
     notify(staff, NotificationKind.OUTAGE, ticket=ticket, actor=None, summary=ticket.subject,
            url=ticket_url(ticket), now=now,
            already_mailed=[person.id for person in staff if person.role is Role.TECHNICIAN])
+
+
+@rated_not_good.connect
+def _rated_not_good(ticket: Ticket, *, rating: SatisfactionRating, now: datetime, **_: Any) -> None:
+    """The ticket's assignee (and its watchers) hear that the requester was not happy, with their comment; an
+    unassigned ticket's watchers only, as for the council's answers (nobody when it has none)."""
+    notify(recipients_for(ticket), NotificationKind.RATED_NOT_GOOD, ticket=ticket, actor=None,
+           summary=rating.comment or ticket.subject, url=ticket_url(ticket) + "#rating", now=now)

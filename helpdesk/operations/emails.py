@@ -17,10 +17,13 @@ from helpdesk.core.emails import EMAILS, Email, Rendered
 from helpdesk.notifications import mail as _notifications_mail  # noqa: F401 (registers its e-mails)
 from helpdesk.operations.views import bp
 from helpdesk.sla.hours import support_hours
+from helpdesk.status import mail as _status_mail  # noqa: F401 (registers its e-mails)
 from helpdesk.tickets import mailing as _tickets_mail  # noqa: F401 (registers its e-mails)
+from helpdesk.tickets import satisfaction as _satisfaction_mail  # noqa: F401 (registers its e-mail)
 
 DOMAIN_LABELS = {"tickets": _l("Tickets"), "catalog": _l("Service Catalogue"), "accompaniment": _l("Accompaniment"),
-                 "auth": _l("Accounts"), "notifications": _l("Notifications")}
+                 "auth": _l("Accounts"), "notifications": _l("Notifications"),
+                 "status": _l("Platform status"), "webhooks": _l("Webhooks")}
 # The preview's own page: no script, no outside file, no form, only the e-mail's inline styles.
 PREVIEW_POLICY = ("sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                   "frame-ancestors 'self'; form-action 'none'; base-uri 'none'")

@@ -36,6 +36,9 @@ BOUNCE_REPORT_LENGTH = 2000  # of the bounce's text, in the notice to the agent
 #: Sent while writing an acknowledgement (sender: the ticket; ``links``: a list to add (title, URL) pairs
 #: to; ``language``: the acknowledgement's): the knowledge base adds the articles that match the subject.
 acknowledgement_links = Namespace().signal("acknowledgement-links")
+#: Sent while writing a reply to the requester (sender: the ticket; ``context``: the template's values, to add
+#: to): satisfaction adds the rating's links while the ticket is resolved.
+reply_context = Namespace().signal("reply-context")
 _OUR_ID = re.compile(r"<p311\.(\d+)\.[0-9a-f]+@", re.IGNORECASE)
 _SAMPLE_TIME = datetime(2026, 11, 24, 8, 30, tzinfo=timezone.utc)  # a Tuesday morning, for the previews
 
@@ -132,10 +135,12 @@ def send_reply(message: Message) -> None:
         return
     headers = _thread_headers(ticket)
     message.message_id = new_message_id(ticket)
-    recipients.send(REPLY, _requester_language(ticket), [ticket.requester_email], {
+    context = {
         "tag": subject_tag(ticket), "ticket_subject": untagged(ticket), "reference": ticket.reference,
         "body": message.body_text, "body_html": Markup(message.body_html), "signed": replies.is_signed(message.body_text),
-        "agent_name": message.from_name}, headers=headers,
+        "agent_name": message.from_name}
+    reply_context.send(ticket, context=context)
+    recipients.send(REPLY, _requester_language(ticket), [ticket.requester_email], context, headers=headers,
         message_id=message.message_id, related=message,
         attachments=[{"filename": item.filename, "content_type": item.content_type, "sha256": item.sha256}
                      for item in message.attachments])

@@ -2,7 +2,12 @@
 outage ticket is opened (channel monitor, category outage, so the 24x7 policy; technicians told, each in
 their language), never a second while it is open; failures are noted on it (when the error changes, or
 every half hour); recovery notes the outage's length and, if configured, resolves it. An instance that
-fails again soon after recovering reopens the same ticket, so flapping does not open a string of them."""
+fails again soon after recovering reopens the same ticket, so flapping does not open a string of them.
+
+Inside a planned maintenance window (instances/maintenance.py) checks are still kept, but a failure does
+not count towards an outage (so no ticket opens; once the window is over, K failures in a row open one as
+usual) and the window's checks are left out of the availability figures (the day's sums and the 24 hours').
+An outage already open when a window begins stays open and is noted as before."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -17,6 +22,7 @@ from helpdesk.auth.models import Role, User
 from helpdesk.core.models import utcnow
 from helpdesk.extensions import db
 from helpdesk.instances.health import Probe, probe_all
+from helpdesk.instances.maintenance import covering
 from helpdesk.instances.models import HealthCheck, HealthDay, Outage, PlatformInstance
 from helpdesk.instances.states import InstanceStatus
 from helpdesk.tickets import mailing
@@ -55,12 +61,17 @@ def record(instance: PlatformInstance, result: Probe, now: datetime) -> int:
     """Keep one probe's result and act on it; 1 when an outage ticket was opened."""
     db.session.add(HealthCheck(instance_id=instance.id, checked_at=now, up=result.up, status_code=result.status_code,
                                latency_ms=result.latency_ms, error=result.error[:500]))
-    _count_day(instance, result, now)
+    in_maintenance = db.session.scalar(select(covering(instance.id, now)))
+    if not in_maintenance:
+        _count_day(instance, result, now)
     instance.health_checked_at = now
     if result.up:
         if instance.health == "down":
             _recovered(instance, now)
         instance.health, instance.failures_in_a_row, instance.down_since = "up", 0, None
+        return 0
+    if in_maintenance and _open_outage(instance) is None:
+        instance.health, instance.failures_in_a_row, instance.down_since = "down", 0, None
         return 0
     instance.failures_in_a_row += 1
     instance.down_since = instance.down_since or now
@@ -157,10 +168,12 @@ def _recovered(instance: PlatformInstance, now: datetime) -> None:
 
 
 def availability(instance: PlatformInstance, now: datetime) -> dict[str, float | None]:
-    """Share of good checks over 24 hours (from the checks), 30 and 90 days (from the daily sums)."""
+    """Share of good checks over 24 hours (from the checks), 30 and 90 days (from the daily sums); checks
+    inside planned maintenance are left out of both."""
     checks, good = db.session.execute(select(func.count(HealthCheck.id), func.sum(
         HealthCheck.up.cast(db.Integer))).where(HealthCheck.instance_id == instance.id,
-                                                 HealthCheck.checked_at >= now - timedelta(hours=24))).one()
+                                                 HealthCheck.checked_at >= now - timedelta(hours=24),
+                                                 ~covering(HealthCheck.instance_id, HealthCheck.checked_at))).one()
     result = {"24h": (good or 0) / checks if checks else None}
     for label, days in (("30d", 30), ("90d", 90)):
         total, up = db.session.execute(select(func.sum(HealthDay.checks), func.sum(HealthDay.up_checks)).where(

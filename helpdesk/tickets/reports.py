@@ -1,5 +1,6 @@
 """SLA compliance: how many first responses and resolutions met their targets, and how long they took
-in business time, by month, category, council or channel."""
+in business time, by month, category, council, agent (the ticket's assignee) or channel; beside it, the
+requesters' satisfaction (helpdesk/tickets/satisfaction.py) grouped the same way."""
 from __future__ import annotations
 
 import math
@@ -11,12 +12,13 @@ from zoneinfo import ZoneInfo
 from markupsafe import escape
 from sqlalchemy import select
 
+from helpdesk.auth.models import User
 from helpdesk.councils.models import Council
 from helpdesk.extensions import db
 from helpdesk.tickets.models import Ticket
 from helpdesk.tickets.states import LABELS, Category, Channel
 
-GROUPINGS = ("month", "category", "council", "channel")
+GROUPINGS = ("month", "category", "council", "agent", "channel")
 
 
 @dataclass
@@ -66,22 +68,26 @@ class Row:
     resolution: Measure = field(default_factory=Measure)
 
 
-def compliance(start: date, end: date, group: str, zone: str) -> list[Row]:
-    """Rows for tickets opened from ``start`` to ``end`` (local dates, inclusive), grouped by ``group``."""
+def compliance(start: date, end: date, group: str, zone: str, council_id: int | None = None) -> list[Row]:
+    """Rows for tickets opened from ``start`` to ``end`` (local dates, inclusive), grouped by ``group``; only
+    one council's with ``council_id`` (the renewal dossier)."""
     local = ZoneInfo(zone)
     first = datetime.combine(start, datetime.min.time(), local)
     last = datetime.combine(end, datetime.max.time(), local)
     statement = (select(Ticket.created_at, Ticket.category, Ticket.channel, Council.name,
                         Ticket.first_response_business_seconds, Ticket.first_response_target_seconds,
                         Ticket.first_response_breached_at, Ticket.resolution_business_seconds,
-                        Ticket.resolution_target_seconds, Ticket.resolution_breached_at)
+                        Ticket.resolution_target_seconds, Ticket.resolution_breached_at, User.name)
                  .outerjoin(Council, Council.id == Ticket.council_id)
+                 .outerjoin(User, User.id == Ticket.assignee_id)
                  .where(Ticket.created_at >= first, Ticket.created_at <= last, Ticket.sla_policy_id.is_not(None),
                         Ticket.merged_into_id.is_(None)))
+    if council_id is not None:
+        statement = statement.where(Ticket.council_id == council_id)
     rows: dict[str, Row] = {}
     for (created_at, category, channel, council, first_seconds, first_target, first_breached, resolution_seconds,
-         resolution_target, resolution_breached) in db.session.execute(statement):
-        key, label = _key(group, created_at.astimezone(local), category, channel, council)
+         resolution_target, resolution_breached, agent) in db.session.execute(statement):
+        key, label = _key(group, created_at.astimezone(local), category, channel, council, agent)
         row = rows.setdefault(key, Row(key, label))
         row.tickets += 1
         row.first_response.add(first_seconds, first_target, first_breached is not None)
@@ -89,13 +95,16 @@ def compliance(start: date, end: date, group: str, zone: str) -> list[Row]:
     return [rows[key] for key in sorted(rows)]
 
 
-def _key(group: str, created: datetime, category: Category, channel: Channel, council: str | None):
+def _key(group: str, created: datetime, category: Category, channel: Channel, council: str | None,
+         agent: str | None = None):
     if group == "month":
         return created.strftime("%Y-%m"), created.strftime("%Y-%m")
     if group == "category":
         return category.value, str(LABELS[Category][category])
     if group == "channel":
         return channel.value, str(LABELS[Channel][channel])
+    if group == "agent":
+        return agent or "", agent or "—"
     return council or "", council or "—"
 
 

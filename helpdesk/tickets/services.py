@@ -42,8 +42,9 @@ class Upload:
 
 
 _signals = Namespace()
-#: Sent after a ticket's status changed (sender: the ticket; before, after, now, actor): the catalogue
-#: listens for its provisioning tickets being resolved.
+#: Sent after a ticket's status changed (sender: the ticket; before, after, now, actor; message: the reply that
+#: changed it, if one did): the catalogue listens for its provisioning tickets being resolved, satisfaction
+#: for resolutions to ask the requester about.
 ticket_status_changed = _signals.signal("ticket-status-changed")
 #: Sent when a ticket gets another assignee (sender: the ticket; before: the former assignee's id, actor, now):
 #: notifications listen.
@@ -51,6 +52,12 @@ ticket_assigned = _signals.signal("ticket-assigned")
 #: Sent once a message added to a ticket has its id (sender: the ticket; message, actor (None for mail), now):
 #: notifications listen.
 message_added = _signals.signal("message-added")
+#: Sent once a new ticket has its number (sender: the ticket; actor (None for mail and the monitor), now):
+#: webhooks listen.
+ticket_created = _signals.signal("ticket-created")
+#: Sent when fields of a ticket other than its status changed (sender: the ticket; changes (the audit trail's
+#: before and after of each), actor, now): webhooks listen.
+ticket_updated = _signals.signal("ticket-updated")
 
 
 @dataclass
@@ -196,6 +203,7 @@ def opened(actor: User | None, ticket: Ticket) -> None:
     if clock := audit.diff({}, audit.snapshot(ticket, clocks.CLOCKED)):
         audit.record(actor, "clock", ticket, clock)
     reindex(ticket)
+    ticket_created.send(ticket, actor=actor, now=ticket.created_at)
 
 
 def created_changes(ticket: Ticket) -> dict:
@@ -275,7 +283,7 @@ def add_message(actor: User, ticket: Ticket, kind: MessageKind, body: str, now: 
             clocks.recompute(ticket, now, actor, choose=False)  # the first-response clock stops
         target = new_status or (TicketStatus.OPEN if ticket.status is TicketStatus.NEW else None)
         if target is not None and target is not ticket.status:
-            change_status(actor, ticket, target, now)
+            change_status(actor, ticket, target, now, message=message)
     elif kind is MessageKind.INBOUND:
         requester_wrote(ticket, now)
     db.session.flush()
@@ -399,7 +407,7 @@ def log_call(actor: User, data: CallData, now: datetime, *, ticket: Ticket | Non
 
 
 def change_status(actor: User | None, ticket: Ticket, status: TicketStatus, now: datetime, *,
-                  reason: str = "") -> None:
+                  reason: str = "", message: Message | None = None) -> None:
     """Move a ticket to ``status`` if the state table allows it; stamp resolved/closed times."""
     if actor is not None and not actor.is_staff:
         allowed = status is TicketStatus.CLOSED and is_requester(actor, ticket)
@@ -424,7 +432,7 @@ def change_status(actor: User | None, ticket: Ticket, status: TicketStatus, now:
         changes["reason"] = {"before": None, "after": reason}
     audit.record(actor, "status_changed", ticket, changes)
     clocks.status_changed(ticket, before, status, now, actor)
-    ticket_status_changed.send(ticket, before=before, after=status, now=now, actor=actor)
+    ticket_status_changed.send(ticket, before=before, after=status, now=now, actor=actor, message=message)
 
 
 def is_requester(user: User, ticket: Ticket) -> bool:
@@ -488,6 +496,7 @@ def update_ticket(actor: User, ticket: Ticket, changes: TicketChanges, now: date
     if changed:
         ticket.updated_at = now
         audit.record(actor, "updated", ticket, changed)
+        ticket_updated.send(ticket, changes=changed, actor=actor, now=now)
         if "assignee_id" in changed:
             ticket_assigned.send(ticket, before=changed["assignee_id"]["before"], actor=actor, now=now)
         if {"category", "priority"} & set(changed):
@@ -520,6 +529,8 @@ def assign(actor: User, ticket: Ticket, assignee_id: int | None, now: datetime) 
     ticket.assignee = assignee
     ticket.updated_at = now
     audit.record(actor, "updated", ticket, {"assignee_id": {"before": before, "after": assignee_id}})
+    ticket_updated.send(ticket, changes={"assignee_id": {"before": before, "after": assignee_id}}, actor=actor,
+                        now=now)
     ticket_assigned.send(ticket, before=before, actor=actor, now=now)
     if ticket.status is TicketStatus.NEW and assignee is not None:
         change_status(actor, ticket, TicketStatus.OPEN, now)
@@ -545,6 +556,7 @@ def assign_to_me(actor: User, ticket_id: int, now: datetime) -> Ticket:
         raise DomainError(_l("Ticket %(reference)s is already assigned to %(name)s.", reference=ticket.reference,
                              name=ticket.assignee.name if ticket.assignee else "—"), "assignee_id")
     audit.record(actor, "updated", ticket, {"assignee_id": {"before": None, "after": actor.id}})
+    ticket_updated.send(ticket, changes={"assignee_id": {"before": None, "after": actor.id}}, actor=actor, now=now)
     ticket_assigned.send(ticket, before=None, actor=actor, now=now)
     if ticket.status is TicketStatus.NEW:
         change_status(actor, ticket, TicketStatus.OPEN, now)

@@ -39,8 +39,10 @@ EVERY_EMAIL = ["accompaniment/cancellation", "accompaniment/decision", "accompan
                "accompaniment/session_reminder", "accompaniment/to_assess", "auth/attack_warning", "auth/invitation",
                "auth/password_changed", "auth/password_reset", "catalog/platform_ready",
                "catalog/provisioning", "catalog/renewal_reminder", "catalog/request_status",
-               "notifications/notification", "tickets/acknowledgement",
-               "tickets/outage", "tickets/reply", "tickets/reply_bounced", "tickets/sla_at_risk", "tickets/sla_breached"]
+               "notifications/notification", "status/maintenance", "status/maintenance_cancelled",
+               "status/outage_opened", "status/outage_recovered", "tickets/acknowledgement",
+               "tickets/outage", "tickets/reply", "tickets/reply_bounced", "tickets/resolved", "tickets/sla_at_risk",
+               "tickets/sla_breached", "webhooks/paused"]
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=timezone.utc)  # a Monday morning, inside support hours
 
 
