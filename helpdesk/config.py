@@ -106,6 +106,8 @@ DEFAULTS: dict[str, Any] = {
     "MONITOR_RESOLVE_ON_RECOVERY": False,
     # Planned maintenance: the councils' contacts are told by e-mail this many hours before a window starts.
     "MAINTENANCE_NOTICE_HOURS": 48,
+    # The API (/api/v1): requests per personal access token and minute; a burst of as many is allowed.
+    "API_RATE_LIMIT_PER_MINUTE": 300,
     # Operations status (/admin/status, `helpdesk status`, /health): when a fact turns warning, then problem.
     "STATUS_FETCH_WARNING_MINUTES": 10,  # last successful fetch of a mailbox (IDLE renews every 5 minutes)
     "STATUS_FETCH_PROBLEM_MINUTES": 30,
@@ -245,6 +247,8 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError("MONITOR_FAILURES", "must be between 1 and 20")
     if not 1 <= config["MAINTENANCE_NOTICE_HOURS"] <= 24 * 30:
         raise ConfigError("MAINTENANCE_NOTICE_HOURS", "must be between 1 and 720")
+    if not 1 <= config["API_RATE_LIMIT_PER_MINUTE"] <= 100_000:
+        raise ConfigError("API_RATE_LIMIT_PER_MINUTE", "must be between 1 and 100000")
     if not 1 <= config["MONITOR_TIMEOUT_SECONDS"] <= 60:
         raise ConfigError("MONITOR_TIMEOUT_SECONDS", "must be between 1 and 60")
     if not 1 <= config["DECIDIM_TIMEOUT_SECONDS"] <= 120:

@@ -47,8 +47,6 @@ from helpdesk.tickets.views import DOWNLOAD_TYPES, INLINE_TYPES
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
-#: Requests per token and minute (``API_RATE_LIMIT_PER_MINUTE`` overrides it); a burst of as many is allowed.
-RATE_LIMIT = 300
 IDEMPOTENCY_HOURS = 24
 PUBLIC_ENDPOINTS = frozenset({"api.openapi", "api.docs", "api.docs_asset"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -74,7 +72,7 @@ def authenticate_token() -> None:
     if token is None:
         raise _unauthorised(_("This token is not valid: it may have been revoked, have expired, or belong to a "
                               "deactivated account."), "invalid_token")
-    limit = int(current_app.config.get("API_RATE_LIMIT_PER_MINUTE", RATE_LIMIT))
+    limit = current_app.config["API_RATE_LIMIT_PER_MINUTE"]
     decision = hit(f"api:{token.id}", limit, timedelta(minutes=1), now)
     if not decision.allowed:
         raise ApiProblem(429, _("Too many requests with this token: wait %(seconds)d seconds and try again.",

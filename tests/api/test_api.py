@@ -34,7 +34,7 @@ def assert_problem(response, status: int):
 
 def test_a_token_is_shown_once_kept_hashed_and_stops_working_when_revoked(client, world, english):
     client.login(world["agent_email"], factories.PASSWORD)
-    assert "API tokens" in client.get("/account").get_data(as_text=True)
+    assert 'id="api-tokens"' in client.get("/account").get_data(as_text=True)  # the section on My account
     page = client.submit("/account/api-tokens", {"token-name": "Registre municipal", "token-scope": "write"})
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     secret = page.get_data(as_text=True).split('id="api-token-secret">')[1].split("<")[0]

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from helpdesk.auth.models import Role
@@ -148,7 +149,8 @@ def test_not_good_with_a_comment_notifies_the_assignee_and_the_comment_stays_pla
     [notification] = db.session.scalars(select(Notification).where(Notification.user_id == laia.id,
                                                                     Notification.kind == NotificationKind.RATED_NOT_GOOD))
     assert notification.ticket_id == number and "Encara no surt" in notification.summary
-    assert notification.title() == f"The requester rated the resolution of #{number} “not good”"
+    with force_locale("en"):
+        assert notification.title() == f"The requester rated the resolution of #{number} “not good”"
     assert status_of(number) is TicketStatus.RESOLVED
     client.login("laia@diba.cat", factories.PASSWORD)
     page = client.get(f"/tickets/{number}").get_data(as_text=True)  # the staff see the rating and its comment
