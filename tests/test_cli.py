@@ -12,6 +12,7 @@ from helpdesk.auth.models import User
 from helpdesk.core.audit import AuditEvent
 from helpdesk.councils.models import Council
 from helpdesk.extensions import db
+from helpdesk.tickets.models import Ticket
 from tests.conftest import SECRET_KEY
 
 HELPDESK = str(Path(sys.executable).parent / "helpdesk")
@@ -74,6 +75,25 @@ def test_demo_seeds_once_and_is_safe_to_rerun(run, app):
     assert "already has users" in run("demo", "--if-empty").stdout
 
 
+def test_the_demo_council_user_sees_their_platforms_history_maintenance_and_dossier(run, app, client):
+    from helpdesk import demo
+    assert run("demo").returncode == 0
+    vic = db.session.scalar(select(Council).where(Council.ine_code == "08298"))
+    email, password = demo.DEMO_USERS[-1][:2]
+    client.login(email, password)
+    status = client.get(f"/councils/{vic.id}/status").get_data(as_text=True)
+    chart = status.split('class="uptime-bars"', 1)[1].split("</svg>", 1)[0]
+    assert chart.count("<rect") == 90
+    assert "99.97 %" in status  # 90 days watched, one outage of 40 minutes
+    assert demo.MAINTENANCE[-1] in status  # planned in the coming days
+    dossier = client.get(f"/dossier/councils/{vic.id}").get_data(as_text=True)
+    assert "Adaptació del disseny" in dossier  # the accompaniment session held
+    assert "1 bones, 1 no bones" in dossier  # the two rated tickets
+    assert "Decidim 0.27.6" in dossier and "Decidim 0.28.5" in dossier  # the upgrade
+    rated = db.session.scalar(select(Ticket.id).where(Ticket.subject == demo.RATED_TICKETS[1][0]))
+    assert "encara es veu tallat" in client.get(f"/tickets/{rated}").get_data(as_text=True)  # its comment
+
+
 def test_user_create_and_set_password(run, app):
     run("demo")
     created = run("user", "create", "--email", "nova@example.org", "--name", "Nova Agent", "--role", "agent",
@@ -115,10 +135,10 @@ def test_tickets_export_writes_json_and_csv_files(run, app, tmp_path):
     result = run("tickets", "export", "--format", "json", "--output", str(output))
     assert result.returncode == 0, result.stderr
     tickets = json.loads(output.read_text())["tickets"]
-    assert len(tickets) == 4 and all(ticket["messages"] for ticket in tickets)
+    assert len(tickets) == 7 and all(ticket["messages"] for ticket in tickets)
     result = run("tickets", "export", "--format", "csv")
     assert result.stdout.splitlines()[0].startswith("number,subject,status")
-    assert len(result.stdout.splitlines()) == 5
+    assert len(result.stdout.splitlines()) == 8
 
 
 def test_poll_once_says_which_mailbox_could_not_be_reached_without_a_traceback(run):
