@@ -362,9 +362,10 @@ def _seed_maintenance(now: datetime) -> None:
 
 
 def _at_local(now: datetime, days_ago: int, at: time) -> datetime:
-    """``at`` (local time) ``days_ago`` days before ``now``, as an aware moment."""
+    """``at`` (local time) on the working day ``days_ago`` days before ``now`` (or the Friday before), aware."""
     zone = ZoneInfo(current_app.config["TIMEZONE"])
-    return datetime.combine(now.astimezone(zone).date() - timedelta(days=days_ago), at, zone)
+    day = now.astimezone(zone).date() - timedelta(days=days_ago)
+    return datetime.combine(day - timedelta(days=max(0, day.weekday() - 4)), at, zone)
 
 
 def _seed_rated_tickets(agent: User | None, now: datetime) -> None:
