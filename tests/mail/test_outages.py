@@ -40,7 +40,7 @@ def test_a_full_disk_under_the_database_stops_the_import_and_the_next_run_takes_
                                                                                          databases):
     if databases.kind != "sqlite":
         pytest.skip("the SQLite file on a full disk; PostgreSQL refusing connections is the next test")
-    disk = tmpfs(tmp_path / "disk", size="4m")
+    disk = tmpfs(tmp_path / "disk", size="16m")  # room for the migrated schema, its WAL and three messages
     url = f"sqlite:///{disk / 'desk.sqlite3'}"
     assert run("db", "upgrade", HELPDESK_DATABASE_URL=url).returncode == 0
     folder = tmp_path / "mail"
