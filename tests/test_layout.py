@@ -50,8 +50,20 @@ def test_every_string_is_translated_into_catalan_and_spanish(tmp_path):
               for message in read_po(template.read_bytes().splitlines(keepends=True)) if message.id}
     for language in ("ca", "es"):
         catalog = read_po((ROOT / f"translations/{language}/LC_MESSAGES/messages.po").read_bytes()
-                          .splitlines(keepends=True))
+                          .splitlines(keepends=True), locale=language)  # every plural form CLDR has for it
         translated = {message.id if isinstance(message.id, str) else message.id[0]
                       for message in catalog if message.id and message.string and not message.fuzzy
                       and all(message.string if isinstance(message.string, tuple) else [message.string])}
         assert sorted(wanted - translated) == [], f"untranslated in {language} (run `make extract-messages`)"
+
+
+def test_plurals_read_in_the_language_for_every_count(app):
+    """Catalan and Spanish have three plural forms in CLDR (one, many: whole millions, other): a count of 2 or
+    40 takes the third, which must not fall back to English."""
+    from flask_babel import force_locale, ngettext
+    with app.test_request_context():
+        for language, one, several in (("ca", "1 tiquet", "40 tiquets"), ("es", "1 tique", "40 tiques")):
+            with force_locale(language):
+                assert ngettext("%(num)d ticket", "%(num)d tickets", 1) == one
+                assert ngettext("%(num)d ticket", "%(num)d tickets", 40) == several
+                assert ngettext("%(num)d minute", "%(num)d minutes", 40) != "40 minutes"
