@@ -13,6 +13,7 @@ from werkzeug.utils import secure_filename
 
 from helpdesk.auth.models import Role
 from helpdesk.core.models import utcnow
+from helpdesk.core.validation import EARLIEST_YEAR, LATEST_YEAR
 from helpdesk.councils.models import Council
 from helpdesk.dossier import pdf
 from helpdesk.dossier.services import LONGEST_PERIOD_YEARS, Period, build
@@ -48,6 +49,10 @@ def _period() -> tuple[Period | None, dict[str, str]]:
                 values[name] = date.fromisoformat(raw)
             except ValueError:
                 problems[name] = _("Write the day as YYYY-MM-DD, such as 2026-03-01.")
+                continue
+            if not EARLIEST_YEAR <= values[name].year <= LATEST_YEAR:  # past 9999 no day after it can be counted
+                problems[name] = _("Give a date between %(first)d and %(last)d.", first=EARLIEST_YEAR,
+                                   last=LATEST_YEAR)
     start, end = values["from"], values["to"]
     if not problems and (start is None) != (end is None):
         problems["to" if end is None else "from"] = _("Give both days of the period, or neither.")

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from datetime import date, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import select
 
 from helpdesk.auth.models import Role
+from helpdesk.catalog.models import Grant
+from helpdesk.councils.models import Council
 from helpdesk.dossier import pdf
 from helpdesk.dossier.models import InstanceVersion
 from helpdesk.extensions import db
@@ -155,6 +159,10 @@ def test_a_council_with_nothing_yet_says_so(client, app):
     ("from=2026-01-01&to=2025-01-01", "to", "The period ends before it starts."),
     ("from=2026-01-01", "to", "Give both days of the period, or neither."),
     ("from=1900-01-01&to=2026-01-01", "to", "A dossier covers at most 6 years."),
+    # days no date arithmetic reaches past (the day after 9999-12-31), and years nobody means
+    ("from=9999-12-30&to=9999-12-31", "from", "Give a date between 1900 and 2100."),
+    ("from=2026-01-01&to=9999-12-31", "to", "Give a date between 1900 and 2100."),
+    ("from=0001-01-01&to=0001-01-02", "from", "Give a date between 1900 and 2100."),
 ])
 def test_a_period_typed_wrong_is_said_next_to_its_field(manager_client, history, query, field, message):
     for suffix in ("", ".pdf"):
@@ -207,3 +215,64 @@ def test_each_version_change_is_recorded_once(app, history):
     created = factories.instance(factories.council(), version="0.28.5")
     assert db.session.scalars(select(InstanceVersion.version).where(
         InstanceVersion.instance_id == created.id)).all() == ["0.28.5"]
+
+
+class Watcher(BaseHTTPRequestHandler):
+    """A web server on loopback that notes every request: the PDF must make none."""
+
+    asked: list[str] = []
+
+    def do_GET(self):
+        Watcher.asked.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/css")
+        self.end_headers()
+        self.wfile.write(b"body { background: red }")
+
+    def log_message(self, *args):
+        pass
+
+
+def test_markup_in_a_council_name_or_a_project_title_is_text_and_fetches_nothing(manager_client, history):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Watcher)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        here = f"http://127.0.0.1:{server.server_port}"
+        council = db.session.get(Council, history.council_id)
+        council.name = f'Vic <img src="{here}/name.png"><b>bold</b>'
+        grant = db.session.get(Grant, history.grant_id)
+        grant.request.project_title = f'Pressupostos <link rel="stylesheet" href="{here}/title.css">'
+        db.session.commit()
+        page = manager_client.get(f"/dossier/councils/{history.council_id}?{CHOSEN}").get_data(as_text=True)
+        assert f"Vic &lt;img src=&#34;{here}/name.png&#34;&gt;&lt;b&gt;bold&lt;/b&gt;" in page
+        assert "<b>bold</b>" not in page and f'<link rel="stylesheet" href="{here}' not in page
+        response = manager_client.get(f"/dossier/councils/{history.council_id}.pdf?{CHOSEN}")
+        assert response.status_code == 200
+        # read as text (the PDF's lines break inside the addresses)
+        words = "".join("".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(response.data)).pages)
+        assert f'Vic<imgsrc="{here}/name.png"><b>bold</b>' in words
+        assert f'Pressupostos<linkrel="stylesheet"href="{here}/title.css">' in words
+        # and were markup ever to pass, the PDF's fetcher would still call nobody
+        pdf.render(f'<link rel="stylesheet" href="{here}/direct.css"><img src="{here}/direct.png">',
+                   str(manager_client.application.static_folder), manager_client.application.static_url_path)
+        assert Watcher.asked == []
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_pdf_of_a_council_with_thousands_of_tickets_is_made(manager_client, history):
+    agent = factories.user(Role.AGENT, email="agent2@example.org")
+    for number in range(3000):
+        opened = madrid(date(2024, 3, 1)) + timedelta(minutes=7 * number)
+        ticket = open_ticket(None, TicketData(subject=f"Dubte {number}", body="b", channel=Channel.PHONE,
+                                              category=list(Category)[number % len(Category)],
+                                              council_id=history.council_id), opened)
+        add_message(agent, ticket, MessageKind.REPLY, "r", opened + timedelta(minutes=20))
+        if number % 500 == 499:
+            db.session.commit()
+    db.session.commit()
+    response = manager_client.get(f"/dossier/councils/{history.council_id}.pdf?{CHOSEN}")
+    assert response.status_code == 200
+    words = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(response.data)).pages)
+    assert "Renewal dossier: Ajuntament de Vic" in words and "Whole period: February 12, 2024" in words
