@@ -3,12 +3,13 @@ instance's state as its council sees it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, cast
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, exists, or_, select
+from sqlalchemy import CursorResult, Select, and_, exists, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from helpdesk.auth.models import User
 from helpdesk.core import audit
@@ -52,6 +53,12 @@ def _snapshot(window: MaintenanceWindow) -> dict[str, Any]:
             "reason": window.reason, "instances": [item.host for item in window.instances]}
 
 
+def _skipped(moment: datetime) -> bool:
+    """Whether ``moment``'s wall time is one its zone skips (the hour the clocks go forward): Python would
+    silently read it an hour later."""
+    return moment.astimezone(timezone.utc).astimezone(moment.tzinfo).replace(tzinfo=None) != moment.replace(tzinfo=None)
+
+
 def _clean(data: MaintenanceData, now: datetime) -> tuple[datetime, datetime, str, list[PlatformInstance]]:
     problems: list[DomainError] = []
     reason = (data.reason or "").strip()
@@ -65,7 +72,11 @@ def _clean(data: MaintenanceData, now: datetime) -> tuple[datetime, datetime, st
         problems.append(DomainError(_l("Give the start."), "starts_at"))
     if ends_at is None:
         problems.append(DomainError(_l("Give the end."), "ends_at"))
-    if starts_at is not None and ends_at is not None:
+    skipped = [DomainError(_l("That time does not exist: the clocks go forward an hour that night."), name)
+               for name, moment in (("starts_at", starts_at), ("ends_at", ends_at))
+               if moment is not None and _skipped(moment)]
+    problems.extend(skipped)
+    if starts_at is not None and ends_at is not None and not skipped:
         if ends_at <= starts_at:
             problems.append(DomainError(_l("The end must come after the start."), "ends_at"))
         elif ends_at - starts_at > LONGEST_WINDOW:
@@ -167,26 +178,40 @@ def tell_councils(window: MaintenanceWindow, now: datetime) -> int:
         else:
             changed = True
         council = db.session.get(Council, council_id)
-        if council is None:
+        if council is None or not _claim(window, council_id, row, "planned", now):
             continue
         hosts = [item.host for item in window.instances if item.council_id == council_id]
         mail.tell_maintenance(window, council, hosts, changed=changed)
-        if row is None:
-            row = MaintenanceNotice(window_id=window.id, council_id=council_id, revision=0, kind="planned",
-                                    told_at=now)
-            db.session.add(row)
-        row.revision, row.kind, row.told_at = window.revision, "planned", now
         told += 1
     for council_id, row in rows.items():
-        if council_id in affected or row.kind != "planned":
+        if council_id in affected or row.kind != "planned" or not _claim(window, council_id, row, "cancelled", now):
             continue
         council = db.session.get(Council, council_id)
         if council is not None:
             mail.tell_maintenance_cancelled(window, council)
-        row.revision, row.kind, row.told_at = window.revision, "cancelled", now
         told += 1
     db.session.flush()
     return told
+
+
+def _claim(window: MaintenanceWindow, council_id: int, row: MaintenanceNotice | None, kind: str,
+           now: datetime) -> bool:
+    """Take the telling of ``kind`` to the council for this run, in its transaction; False when another run
+    (a second scheduler, the CLI) told it since ``row`` was read. A first notice is claimed by its row's
+    unique index, a later one by an UPDATE that applies only while the row is as this run read it."""
+    if row is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(MaintenanceNotice(window_id=window.id, council_id=council_id,
+                                                 revision=window.revision, kind=kind, told_at=now))
+        except IntegrityError:
+            return False
+        return True
+    claimed = cast(CursorResult[Any], db.session.execute(
+        update(MaintenanceNotice).where(MaintenanceNotice.id == row.id, MaintenanceNotice.revision == row.revision,
+                                        MaintenanceNotice.kind == row.kind)
+        .values(revision=window.revision, kind=kind, told_at=now).execution_options(synchronize_session=False)))
+    return bool(claimed.rowcount)
 
 
 # --- what the council's status page shows --------------------------------------------------------------

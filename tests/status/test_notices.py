@@ -2,17 +2,18 @@
 it changes; that it is off when cancelled), an outage the monitor opened and its end, each in the contact's
 language, through the outbox to a real SMTP server; the opt-out and the link that stops them."""
 import re
+import threading
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from helpdesk.core.outbox import deliver_pending
 from helpdesk.councils.models import Contact, Council
 from helpdesk.extensions import db
 from helpdesk.instances.health import Probe
-from helpdesk.instances.maintenance import MaintenanceWindow
+from helpdesk.instances.maintenance import MaintenanceNotice, MaintenanceWindow
 from helpdesk.instances.models import PlatformInstance
 from helpdesk.status.jobs import maintenance_notices
 from helpdesk.status.services import MaintenanceData, cancel_maintenance, schedule_maintenance, update_maintenance
@@ -97,6 +98,46 @@ def test_a_changed_window_is_told_again_and_a_cancelled_one_is_told_off(app, vic
     assert subjects == ["Planned maintenance: vic.participa311.diba.cat, Saturday, November 28, 2026, 10:00",
                         "Planned maintenance changed: vic.participa311.diba.cat, Saturday, December 5, 2026, 10:00",
                         "Planned maintenance cancelled: Saturday, December 5, 2026, 10:00"]
+
+
+def another_run_meanwhile(app, at):
+    """While this run's next read of what councils were told is made, a second scheduler (its own session and
+    connection, in a thread) runs the job to the end and commits: this run then holds what it read before."""
+    session, ran = db.session(), []
+
+    @event.listens_for(session, "do_orm_execute")
+    def _interleave(state):
+        if ran or not state.is_select or MaintenanceNotice not in {item["entity"] for item in
+                                                                state.statement.column_descriptions}:
+            return None
+        ran.append(True)
+        result = state.invoke_statement().freeze()
+
+        def other():
+            with app.app_context():
+                ran.append(maintenance_notices(at))
+        thread = threading.Thread(target=other)
+        thread.start()
+        thread.join()
+        return result()
+    return ran
+
+
+def test_two_runs_at_once_tell_each_council_once(app, vic, marta):
+    window_id = plan(vic)
+    ran = another_run_meanwhile(app, START - timedelta(hours=40))
+    maintenance_notices(START - timedelta(hours=40))
+    assert ran[1] == "1 councils told of planned maintenance"
+    assert len(outbox("mpuigdollers@vic.cat")) == 1
+    update_maintenance(None, db.session.get(MaintenanceWindow, window_id), MaintenanceData(
+        START + timedelta(hours=1), START + timedelta(hours=3), "Actualització de Decidim a la 0.28.6",
+        (vic.instance_id,)), START - timedelta(hours=30))
+    db.session.commit()
+    ran = another_run_meanwhile(app, START - timedelta(hours=30))
+    maintenance_notices(START - timedelta(hours=30))
+    assert ran[1] == "1 councils told of planned maintenance"
+    assert [item.subject.split(":")[0] for item in outbox("mpuigdollers@vic.cat")] == [
+        "Planned maintenance", "Planned maintenance changed"]
 
 
 def test_a_window_cancelled_before_anyone_was_told_tells_nobody(app, vic, marta):

@@ -208,3 +208,33 @@ def test_staff_change_a_contacts_notices_on_the_contact_form(client, vic):
     assert response.status_code == 302
     assert db.session.get(Contact, contact_id).receives_platform_notices is False
     assert "E-mail about the platform" in text(client.get(f"/contacts/{contact_id}")).split("History")[1]
+
+
+def test_a_time_the_clocks_skip_is_refused_and_one_they_repeat_is_read_as_the_first(client, vic, technician):
+    client.login("tecnic@diba.cat", factories.PASSWORD)
+    client.get("/maintenance/new")
+    # 28 March 2027: in Barcelona the clocks go from 02:00 to 03:00, so 02:30 is no time at all
+    response = client.submit("/maintenance/new", {"starts_at": "2027-03-28T02:30", "ends_at": "2027-03-28T04:00",
+                                                  "reason": "Canvi d'hora", "instance_ids": [str(vic.instance_id)]})
+    assert response.status_code == 422
+    assert error_after(text(response), "starts_at") == ("That time does not exist: the clocks go forward an hour "
+                                                        "that night.")
+    assert db.session.scalar(select(MaintenanceWindow)) is None
+    # 31 October 2027: 02:30 comes twice; the first (summer time) is the earlier and so the safer for the councils
+    response = client.submit("/maintenance/new", {"starts_at": "2027-10-31T02:30", "ends_at": "2027-10-31T04:00",
+                                                  "reason": "Canvi d'hora", "instance_ids": [str(vic.instance_id)]})
+    assert response.status_code == 302
+    window = db.session.scalar(select(MaintenanceWindow))
+    assert window.starts_at.isoformat() == "2027-10-31T00:30:00+00:00"
+    assert window.ends_at.isoformat() == "2027-10-31T03:00:00+00:00"
+
+
+def test_a_year_nobody_means_is_refused_next_to_its_field(client, vic, technician):
+    client.login("tecnic@diba.cat", factories.PASSWORD)
+    client.get("/maintenance/new")
+    for starts_at, ends_at in (("0001-01-01T00:00", "0001-01-01T04:00"), ("9999-12-31T20:00", "9999-12-31T23:59")):
+        response = client.submit("/maintenance/new", {"starts_at": starts_at, "ends_at": ends_at, "reason": "R",
+                                                      "instance_ids": [str(vic.instance_id)]})
+        assert response.status_code == 422
+        assert error_after(text(response), "starts_at") == "Give a date between 1900 and 2100."
+    assert db.session.scalar(select(MaintenanceWindow)) is None
