@@ -121,13 +121,13 @@ def by_group(start: date, end: date, group: str, zone: str) -> list[GroupRow]:
     (``group``: month, category, council, agent or channel; the keys are the report's)."""
     local = ZoneInfo(zone)
     first = datetime.combine(start, datetime.min.time(), local)
-    after = datetime.combine(end + timedelta(days=1), datetime.min.time(), local)
+    last = datetime.combine(end, datetime.max.time(), local)  # as compliance() does: no day after 9999-12-31
     statement = (select(SatisfactionRating.rated_at, SatisfactionRating.is_good, Ticket.category, Ticket.channel,
                         Council.name, User.name)
                  .join(Ticket, Ticket.id == SatisfactionRating.ticket_id)
                  .outerjoin(Council, Council.id == Ticket.council_id)
                  .outerjoin(User, User.id == SatisfactionRating.agent_id)
-                 .where(SatisfactionRating.rated_at >= first, SatisfactionRating.rated_at < after))
+                 .where(SatisfactionRating.rated_at >= first, SatisfactionRating.rated_at <= last))
     counts: dict[str, list[Any]] = {}
     for rated_at, is_good, category, channel, council, agent in db.session.execute(statement):
         if group == "month":

@@ -100,3 +100,10 @@ def test_a_group_rated_in_the_period_with_no_ticket_opened_in_it_has_its_own_row
     response = client.get("/reports/sla.csv?from=2026-12-04&to=2026-12-31&group=month")
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True).removeprefix("\ufeff"))))
     assert rows[1][:2] == ["2026-12", "0"] and rows[1][2:-3] == [""] * 8 and rows[1][-3:] == ["0", "1", "0.0"]
+
+
+def test_the_last_days_a_date_can_name_give_an_empty_report_not_an_error(app, client, rated):
+    client.login("laia@diba.cat", factories.PASSWORD)
+    for path in ("/reports/sla", "/reports/sla.csv"):
+        response = client.get(f"{path}?from=9999-12-30&to=9999-12-31&group=agent")
+        assert response.status_code == 200 and "Jordi Casals" not in response.get_data(as_text=True)
