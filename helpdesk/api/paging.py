@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, and_, or_
 
 from helpdesk.api.problems import ApiProblem, field_error
+from helpdesk.core.validation import LARGEST_NUMBER
 from helpdesk.extensions import db
 
 
@@ -31,9 +32,13 @@ class Key:
 
     def parse(self, value: Any) -> Any:
         if self.kind == "datetime":
-            return datetime.fromisoformat(value)
-        if self.kind == "int" and (not isinstance(value, int) or isinstance(value, bool)):
-            raise ValueError("not a whole number")
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is None:  # the desk writes aware times only; a naive one would fail in the query
+                raise ValueError("not a time the desk wrote")
+            return moment
+        if self.kind == "int" and (not isinstance(value, int) or isinstance(value, bool)
+                                   or abs(value) > LARGEST_NUMBER):  # beyond an integer column: a 5xx
+            raise ValueError("not a whole number an id can be")
         if self.kind == "str" and not isinstance(value, str):
             raise ValueError("not a string")
         return value

@@ -7,12 +7,13 @@ of staff.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from typing import Any
 
 from helpdesk.core.urls import base_url
 
 API_PREFIX = "/api/v1"
+OUTSIDE_KINDS = ("inbound", "auto_reply", "bounce")  # messages whose sender's address a council may read
 
 
 def api_url(path: str) -> str:
@@ -20,11 +21,12 @@ def api_url(path: str) -> str:
     return f"{base_url()}{API_PREFIX}{path}"
 
 
-def _when(value: datetime | date | None) -> str | None:
+def moment(value: datetime | date | None) -> str | None:
+    """A time as every answer and delivery writes it (ISO 8601 in UTC, ``Z``), or a date (ISO 8601)."""
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
+        return (value.astimezone(timezone.utc) if value.tzinfo else value).isoformat().replace("+00:00", "Z")
     return value.isoformat()
 
 
@@ -48,7 +50,7 @@ def user_summary(u: Any, viewer: Any = None) -> dict[str, Any] | None:
 
 
 def ticket(t: Any, viewer: Any = None) -> dict[str, Any]:
-    """A ticket: its fields, who asked, who has it, its SLA dates (staff) and its version (for If-Match)."""
+    """A ticket: its fields, who asked, who has it, and for staff its SLA dates, last activity and version."""
     data: dict[str, Any] = {
         "id": t.id,
         "reference": t.reference,
@@ -64,20 +66,21 @@ def ticket(t: Any, viewer: Any = None) -> dict[str, Any]:
                       "email": t.requester_email, "phone": t.requester_phone},
         "assignee": user_summary(t.assignee, viewer),
         "merged_into_id": t.merged_into_id,
-        "created_at": _when(t.created_at),
-        "updated_at": _when(t.updated_at),
-        "activity_at": _when(t.activity_at),
-        "first_response_at": _when(t.first_response_at),
-        "resolved_at": _when(t.resolved_at),
-        "closed_at": _when(t.closed_at),
-        "version": t.version,
+        "created_at": moment(t.created_at),
+        "updated_at": moment(t.updated_at),
+        "first_response_at": moment(t.first_response_at),
+        "resolved_at": moment(t.resolved_at),
+        "closed_at": moment(t.closed_at),
     }
     if _is_staff(viewer):
-        data["sla"] = {"first_response_due_at": _when(t.first_response_due_at),
-                       "first_response_breached_at": _when(t.first_response_breached_at),
-                       "resolution_due_at": _when(t.resolution_due_at),
-                       "resolution_breached_at": _when(t.resolution_breached_at),
-                       "next_due_at": _when(t.next_due_at)}
+        # An internal note moves activity_at and the row's version, not updated_at: a council reads neither
+        # (nor an ETag that would change with them), as its screens do not say when the team wrote a note.
+        data["activity_at"], data["version"] = moment(t.activity_at), t.version
+        data["sla"] = {"first_response_due_at": moment(t.first_response_due_at),
+                       "first_response_breached_at": moment(t.first_response_breached_at),
+                       "resolution_due_at": moment(t.resolution_due_at),
+                       "resolution_breached_at": moment(t.resolution_breached_at),
+                       "next_due_at": moment(t.next_due_at)}
     return data
 
 
@@ -99,12 +102,13 @@ def message(m: Any, viewer: Any = None) -> dict[str, Any]:
         "kind": m.kind.value,
         "author": user_summary(m.author, viewer),
         "from_name": m.from_name,
-        "from_address": m.from_address,
+        # A council sees the address of what came from outside, as on the ticket's page, not a staff member's own.
+        "from_address": m.from_address if _is_staff(viewer) or m.kind.value in OUTSIDE_KINDS else "",
         "subject": m.subject,
         "body_text": "" if deleted else m.body_text,
         "body_html": "" if deleted else m.body_html,
-        "created_at": _when(m.created_at),
-        "deleted_at": _when(m.deleted_at),
+        "created_at": moment(m.created_at),
+        "deleted_at": moment(m.deleted_at),
         "attachments": [] if deleted else [attachment(a) for a in m.attachments],
     }
 
@@ -114,7 +118,7 @@ def council(c: Any, viewer: Any = None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": c.id, "url": api_url(f"/councils/{c.id}"), "name": c.name, "kind": c.kind.value,
         "ine_code": c.ine_code, "email_domains": c.email_domains, "phone_numbers": c.phone_numbers,
-        "created_at": _when(c.created_at), "updated_at": _when(c.updated_at),
+        "created_at": moment(c.created_at), "updated_at": moment(c.updated_at),
     }
     if _is_staff(viewer):
         data["notes"] = c.notes
@@ -127,7 +131,7 @@ def contact(c: Any, viewer: Any = None) -> dict[str, Any]:
         "id": c.id, "url": api_url(f"/contacts/{c.id}"), "council_id": c.council_id, "name": c.name,
         "position": c.position, "email": c.email, "phone": c.phone,
         "is_technical_referent": c.is_technical_referent, "language": c.language,
-        "created_at": _when(c.created_at), "updated_at": _when(c.updated_at),
+        "created_at": moment(c.created_at), "updated_at": moment(c.updated_at),
     }
 
 
@@ -138,9 +142,9 @@ def instance(i: Any, viewer: Any = None) -> dict[str, Any]:
         "base_url": i.base_url, "decidim_version": i.decidim_version,
         "enabled_modules": list(i.enabled_modules or []), "status": i.status.value,
         "organisation_name": i.organisation_name,
-        "health": {"state": i.health, "checked_at": _when(i.health_checked_at),
-                   "down_since": _when(i.down_since), "failures_in_a_row": i.failures_in_a_row},
-        "created_at": _when(i.created_at), "updated_at": _when(i.updated_at),
+        "health": {"state": i.health, "checked_at": moment(i.health_checked_at),
+                   "down_since": moment(i.down_since), "failures_in_a_row": i.failures_in_a_row},
+        "created_at": moment(i.created_at), "updated_at": moment(i.updated_at),
     }
     if _is_staff(viewer):
         data["notes"] = i.notes
@@ -154,12 +158,12 @@ def catalogue_request(r: Any, viewer: Any = None) -> dict[str, Any]:
         "kind": r.kind.value, "status": r.status.value, "council_id": r.council_id,
         "resource_id": r.resource_id, "year": r.year, "project_kind": _enum(r.project_kind),
         "project_title": r.project_title, "project_description": r.project_description,
-        "project_starts_on": _when(r.project_starts_on), "referent_contact_id": r.referent_contact_id,
+        "project_starts_on": moment(r.project_starts_on), "referent_contact_id": r.referent_contact_id,
         "instance_id": r.instance_id, "desired_host": r.desired_host, "languages": list(r.languages or []),
         "accepts_terms": r.accepts_terms, "renews_grant_id": r.renews_grant_id,
         "manager_message": r.manager_message, "council_answer": r.council_answer,
-        "submitted_at": _when(r.submitted_at), "decided_at": _when(r.decided_at),
-        "created_at": _when(r.created_at), "updated_at": _when(r.updated_at),
+        "submitted_at": moment(r.submitted_at), "decided_at": moment(r.decided_at),
+        "created_at": moment(r.created_at), "updated_at": moment(r.updated_at),
     }
 
 
@@ -168,9 +172,9 @@ def grant(g: Any, viewer: Any = None) -> dict[str, Any]:
     return {
         "id": g.id, "url": api_url(f"/grants/{g.id}"), "council_id": g.council_id,
         "resource_id": g.resource_id, "instance_id": g.instance_id, "request_id": g.request_id,
-        "status": g.status.value, "starts_on": _when(g.starts_on), "ends_on": _when(g.ends_on),
-        "renewals": g.renewals, "lapsed_on": _when(g.lapsed_on),
-        "created_at": _when(g.created_at), "updated_at": _when(g.updated_at),
+        "status": g.status.value, "starts_on": moment(g.starts_on), "ends_on": moment(g.ends_on),
+        "renewals": g.renewals, "lapsed_on": moment(g.lapsed_on),
+        "created_at": moment(g.created_at), "updated_at": moment(g.updated_at),
     }
 
 
@@ -179,11 +183,11 @@ def accompaniment_session(s: Any, viewer: Any = None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "id": s.id, "url": api_url(f"/accompaniment-sessions/{s.id}"), "request_id": s.request_id,
         "council_id": s.request.council_id, "kind": s.kind.value, "status": s.status.value,
-        "starts_at": _when(s.starts_at), "ends_at": _when(s.ends_at), "duration_minutes": s.duration_minutes,
+        "starts_at": moment(s.starts_at), "ends_at": moment(s.ends_at), "duration_minutes": s.duration_minutes,
         "online": s.online, "location": s.location, "adviser": user_summary(s.adviser, viewer),
         "attendees": list(s.attendees or []), "notes_for_council": s.notes_for_council,
         "follow_up_actions": s.follow_up_actions, "cancel_reason": s.cancel_reason,
-        "created_at": _when(s.created_at), "updated_at": _when(s.updated_at),
+        "created_at": moment(s.created_at), "updated_at": moment(s.updated_at),
     }
     if _is_staff(viewer):
         data["internal_notes"] = s.internal_notes
@@ -192,5 +196,5 @@ def accompaniment_session(s: Any, viewer: Any = None) -> dict[str, Any]:
 
 def audit_event(e: Any, viewer: Any = None) -> dict[str, Any]:
     """One event of a record's audit trail: who did what, when, each field's value before and after."""
-    return {"id": e.id, "created_at": _when(e.created_at), "actor": user_summary(e.actor, viewer),
+    return {"id": e.id, "created_at": moment(e.created_at), "actor": user_summary(e.actor, viewer),
             "actor_label": e.actor_label, "action": e.action, "changes": e.changes or {}}

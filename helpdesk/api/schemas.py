@@ -7,13 +7,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from helpdesk.tickets.inbox import SORTS, VIEWS
+from helpdesk.core.validation import LARGEST_NUMBER
+from helpdesk.tickets.inbox import VIEWS
 from helpdesk.tickets.models import BODY_MAX_LENGTH, FILENAME_MAX_LENGTH, SUBJECT_MAX_LENGTH
 from helpdesk.tickets.states import Category, Channel, MessageKind, Priority, TicketStatus
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 25
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Id = Annotated[int, Field(ge=1, le=LARGEST_NUMBER)]
 StatusName = Literal[tuple(item.value for item in TicketStatus)]  # type: ignore[valid-type]
 PriorityName = Literal[tuple(item.value for item in Priority)]  # type: ignore[valid-type]
 CategoryName = Literal[tuple(item.value for item in Category)]  # type: ignore[valid-type]
@@ -100,7 +101,7 @@ class NoteIn(Strict):
 
 
 class TicketPatch(Strict):
-    """Only the fields sent change; send the ticket's ``version`` or an ``If-Match`` header."""
+    """Only the fields sent change; send the ETag you read in ``If-Match`` to refuse a stale change."""
 
     subject: str | None = Field(None, min_length=1, max_length=SUBJECT_MAX_LENGTH)
     status: StatusName | None = None
@@ -164,11 +165,11 @@ class TicketOut(BaseModel):
     merged_into_id: int | None
     created_at: str
     updated_at: str
-    activity_at: str
     first_response_at: str | None
     resolved_at: str | None
     closed_at: str | None
-    version: int
+    activity_at: str | None = Field(None, description="Staff only: the last activity, internal notes included.")
+    version: int | None = Field(None, description="Staff only: raised by every change of the ticket's row.")
     sla: Sla | None = None
 
 

@@ -105,9 +105,36 @@ def _check_body() -> None:
     if request.mimetype not in ("application/json", ""):
         raise ApiProblem(415, _("Send the body as JSON (Content-Type: application/json)."),
                          slug="unsupported-media-type")
-    if request.get_json(silent=True) is None:
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes: no request of this API is
+        body = None
+    if body is None:
         raise ApiProblem(400, _("The body is not valid JSON."), slug="invalid-json",
                          errors=[field_error("", _("The body is not valid JSON."))])
+    pointer = _nul_in(body)
+    if pointer is not None:  # valid JSON ("\u0000"), but no column takes it (PostgreSQL refuses it outright)
+        raise ApiProblem(422, _("Some values are missing or not valid: nothing was changed."), slug="invalid-request",
+                         errors=[field_error(pointer, _("This field cannot contain a NUL character."))])
+
+
+def _nul_in(body: Any) -> str | None:
+    """The JSON pointer of a string (a value or a key) of ``body`` that holds a NUL character, if any; walked
+    without recursion, as deep as the parser went."""
+    pending: list[tuple[str, Any]] = [("", body)]
+    while pending:
+        pointer, value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return pointer or "/"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    return pointer or "/"
+                pending.append((f"{pointer}/{key}", item))
+        elif isinstance(value, list):
+            pending.extend((f"{pointer}/{index}", item) for index, item in enumerate(value))
+    return None
 
 
 def viewer() -> User:

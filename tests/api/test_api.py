@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import timedelta
 
 import pytest
@@ -310,3 +311,103 @@ def test_representations_match_their_models(client, world):
         schemas.ContactOut.model_validate(representations.contact(contact, viewer))
         schemas.InstanceOut.model_validate(representations.instance(db.session.get(PlatformInstance, world["vic_instance"]), viewer))
     assert set(representations.ticket(ticket)) == set(schemas.TicketOut.model_fields)
+
+
+# --- hardening: what no client should be able to turn into a 5xx or a leak ---------------------------------------
+
+def _cursor(*values) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(values)).encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("send, status, field", [
+    ({"data": "[" * 100_000 + "]" * 100_000}, 400, ""),  # deeper than any parser goes
+    ({"data": '{"a": ' * 50_000 + "1" + "}" * 50_000}, 400, ""),
+    ({"data": b'{"subject": "\xff\xfe", "body": "x"}'}, 400, ""),  # not UTF-8
+    ({"data": '{"subject": "Hola\\u0000", "body": "x"}'}, 422, "/subject"),  # no column takes a NUL
+    ({"data": '{"subject": "x", "body": "y", "attachments": [{"filename": "a\\u0000.txt", "content_base64": ""}]}'},
+     422, "/attachments/0/filename"),
+])
+def test_bodies_no_column_could_hold_are_refused_not_a_5xx(client, world, send, status, field):
+    response = client.post("/api/v1/tickets", headers=bearer(world["agent_token"]),
+                           content_type="application/json", **send)
+    body = assert_problem(response, status)
+    assert field in [error["field"] for error in body["errors"]]
+    assert db.session.scalar(select(Ticket.id)) is None
+
+
+@pytest.mark.parametrize("sort, values", [
+    ("created", (10**30,)),  # past any id column
+    ("created", (-(10**30),)),
+    ("-updated", ("2026-01-01T00:00:00", 5)),  # a time without its zone: the desk writes none
+    ("-updated", ("2026-01-01T00:00:00Z", 10**19)),
+])
+def test_a_cursor_made_by_hand_is_a_400(client, world, sort, values):
+    factories.ticket(of=council(world, "vic"))
+    for secret in (world["agent_token"], world["vic_token"]):
+        answer = client.get(f"/api/v1/tickets?sort={sort}&cursor={_cursor('tickets' + sort, *values)}",
+                            headers=bearer(secret))
+        assert assert_problem(answer, 400)["errors"][0]["field"] == "cursor"
+    assert_problem(client.get(f"/api/v1/councils?cursor={_cursor('councils', 10**30)}",
+                              headers=bearer(world["vic_token"])), 400)
+
+
+def test_huge_ids_in_addresses_and_filters_find_nothing(client, world):
+    headers = bearer(world["vic_token"])
+    for address in ("/api/v1/tickets/99999999999999999999999", "/api/v1/messages/9223372036854775808",
+                    "/api/v1/attachments/99999999999999999999/content", "/api/v1/tickets/-1"):
+        assert_problem(client.get(address, headers=headers), 404)
+    for address in ("/api/v1/instances?council=99999999999999999999", "/api/v1/tickets?limit=-1",
+                    "/api/v1/grants?council=abc"):
+        assert_problem(client.get(address, headers=headers), 422)
+
+
+def test_a_council_reads_no_trace_of_the_teams_internal_work(client, world):
+    ticket_id = factories.ticket(of=council(world, "vic")).id
+    agent = user(world, "agent")
+    reply = add_message(agent, db.session.get(Ticket, ticket_id), MessageKind.REPLY, "Ho mirem", utcnow()).id
+    agent_id, agent_name, agent_email = agent.id, agent.name, agent.email
+    db.session.commit()
+    council_headers = bearer(world["vic_token"])
+    before = client.get(f"/api/v1/tickets/{ticket_id}", headers=council_headers)
+    shown = before.get_json()
+    assert "activity_at" not in shown and "version" not in shown and "sla" not in shown
+    answer = client.get(f"/api/v1/messages/{reply}", headers=council_headers).get_json()
+    assert answer["from_name"] == agent_name and answer["from_address"] == ""  # a staff member's own address
+    assert answer["author"] == {"id": agent_id, "name": agent_name}
+    staff_view = client.get(f"/api/v1/messages/{reply}", headers=bearer(world["agent_token"])).get_json()
+    assert staff_view["from_address"] == agent_email
+
+    note = client.post(f"/api/v1/tickets/{ticket_id}/notes", json={"body": "Intern: trucar a l'IT"},
+                       headers=bearer(world["agent_token"]))
+    assert note.status_code == 201
+    note_id = note.get_json()["id"]
+    # The note changed nothing the council sees: the same ticket, the same ETag, and not found by id.
+    again = client.get(f"/api/v1/tickets/{ticket_id}", headers={**council_headers,
+                                                                "If-None-Match": before.headers["ETag"]})
+    assert again.status_code == 304
+    assert_problem(client.get(f"/api/v1/messages/{note_id}", headers=council_headers), 404)
+    thread = client.get(f"/api/v1/tickets/{ticket_id}/messages", headers=council_headers).get_json()["items"]
+    assert note_id not in [item["id"] for item in thread]
+
+
+def test_another_tokens_idempotency_key_replays_nothing(client, world):
+    payload = {"subject": "Canvi de logotip", "body": "El nou logotip.", "council_id": world["vic"]}
+    first = client.post("/api/v1/tickets", json=payload, headers=bearer(world["agent_token"], **{
+        "Idempotency-Key": "same-key"}))
+    assert first.status_code == 201
+    other = client.post("/api/v1/tickets", json={"subject": "Canvi de logotip", "body": "El nou logotip."},
+                        headers=bearer(world["vic_token"], **{"Idempotency-Key": "same-key"}))
+    assert other.status_code == 201 and "Idempotent-Replayed" not in other.headers
+    assert other.get_json()["id"] != first.get_json()["id"]
+
+
+@pytest.mark.parametrize("method", ["post", "patch", "put", "delete"])
+def test_a_read_token_writes_through_no_method(client, world, method):
+    ticket_id = factories.ticket(of=council(world, "vic")).id
+    secret = token_of(user(world, "agent"), TokenScope.READ)
+    for address in ("/api/v1/tickets", f"/api/v1/tickets/{ticket_id}", f"/api/v1/tickets/{ticket_id}/notes",
+                    f"/api/v1/tickets/{ticket_id}/messages"):
+        answer = getattr(client, method)(address, json={"body": "x", "priority": "urgent"}, headers=bearer(secret))
+        assert answer.status_code in (403, 405) and answer.mimetype == PROBLEM, (method, address)
+    assert db.session.get(Ticket, ticket_id).priority is not Priority.URGENT
+    assert len(db.session.get(Ticket, ticket_id).messages) == 1
