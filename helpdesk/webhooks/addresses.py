@@ -46,15 +46,28 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+#: IPv6 prefixes whose last 32 bits are an IPv4 address a host or a gateway may reach it by: IPv4-compatible
+#: (::/96, deprecated), SIIT's IPv4-translated (::ffff:0:0:0/96) and NAT64's well-known prefix (64:ff9b::/96).
+_EMBEDDING = tuple(ipaddress.IPv6Network(prefix) for prefix in ("::/96", "::ffff:0:0:0/96", "64:ff9b::/96"))
+
+
 def _address(text: str) -> Address:
+    """The address ``text`` reaches: an IPv6 form that carries an IPv4 address is that IPv4 address."""
     address = ipaddress.ip_address(text.split("%", 1)[0])  # an IPv6 zone (fe80::1%eth0) names no other address
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+    if not isinstance(address, ipaddress.IPv6Address):
+        return address
+    if address.ipv4_mapped is not None:
         return address.ipv4_mapped  # ::ffff:10.0.0.1 is 10.0.0.1
+    if address.sixtofour is not None:
+        return address.sixtofour  # 2002:7f00:1:: is 127.0.0.1 behind a 6to4 relay
+    if int(address) > 1 and any(address in network for network in _EMBEDDING):  # :: and ::1 are themselves
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address
 
 
 def is_public(address: Address) -> bool:
-    return address.is_global and not address.is_multicast
+    site_local = isinstance(address, ipaddress.IPv6Address) and address.is_site_local  # fec0::/10, deprecated
+    return address.is_global and not address.is_multicast and not site_local
 
 
 def check_url(url: str, config: Mapping[str, Any], resolver: Resolver = resolve) -> str:

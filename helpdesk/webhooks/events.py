@@ -22,14 +22,11 @@ from helpdesk.tickets.services import message_added, ticket_created, ticket_stat
 from helpdesk.webhooks.services import queue_event
 
 
-def _moment(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def _outage(outage: Outage, instance: PlatformInstance) -> dict[str, Any]:
     ended = outage.ended_at
     return {"record": representations.instance(instance),
-            "outage": {"started_at": _moment(outage.started_at), "ended_at": _moment(ended),
+            "outage": {"started_at": representations.moment(outage.started_at),
+                       "ended_at": representations.moment(ended),
                        "duration_seconds": round((ended - outage.started_at).total_seconds()) if ended else None,
                        "ticket_id": outage.ticket_id}}
 

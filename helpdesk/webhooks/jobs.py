@@ -71,8 +71,10 @@ class Answer:
         return self.status is not None and 200 <= self.status < 300
 
 
-def deliver_due(now: datetime | None = None, limit: int = 200, client: httpx.Client | None = None) -> Run:
-    """Send the deliveries that are due, committing each claim before sending and each outcome after."""
+def deliver_due(now: datetime | None = None, limit: int = 200, client: httpx.Client | None = None,
+                resolver: addresses.Resolver = addresses.resolve) -> Run:
+    """Send the deliveries that are due, committing each claim before sending and each outcome after
+    (``resolver`` finds a receiver's addresses: the system's DNS unless a test gives its own answers)."""
     now = now or utcnow()
     run = Run()
     stuck = db.session.scalars(select(WebhookDelivery).where(WebhookDelivery.status == DeliveryStatus.SENDING,
@@ -106,7 +108,7 @@ def deliver_due(now: datetime | None = None, limit: int = 200, client: httpx.Cli
             subscription = delivery.subscription
             earlier = unreachable.get(subscription_id)
             answer = (Answer(error=f"not tried, the receiver gave no answer in this run: {earlier.error}"[
-                :ERROR_MAX_LENGTH], unreachable=True) if earlier else _post(client, delivery, subscription, now))
+                :ERROR_MAX_LENGTH], unreachable=True) if earlier else _post(client, delivery, subscription, now, resolver))
             if answer.unreachable:
                 unreachable[subscription_id] = answer
             _record(delivery, subscription, answer, now, run)
@@ -134,35 +136,61 @@ def _describe(error: BaseException) -> str:
     return (f"{error.__class__.__name__}: {error}" if str(error) else error.__class__.__name__)[:ERROR_MAX_LENGTH]
 
 
-def _post(client: httpx.Client, delivery: WebhookDelivery, subscription: WebhookSubscription,
-          now: datetime) -> Answer:
-    """One attempt: the address checked again, the body signed with the time of sending, the answer read
-    up to what the log keeps."""
+def _post(client: httpx.Client, delivery: WebhookDelivery, subscription: WebhookSubscription, now: datetime,
+          resolver: addresses.Resolver) -> Answer:
+    """One attempt: the address checked again and connected to, the body signed with the time of sending, the
+    answer read up to what the log keeps."""
     config = current_app.config
+    timeout = config["WEBHOOK_TIMEOUT_SECONDS"]
+    parts = urlsplit(subscription.url)
+    host = (parts.hostname or "").rstrip(".")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        parts = urlsplit(subscription.url)
-        addresses.check_host(parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80), config)
+        found = addresses.check_host(host, port, config, resolver)
     except DomainError as error:
         return Answer(error=str(error.message)[:ERROR_MAX_LENGTH], unreachable=True)
     body = delivery.body.encode("utf-8")
     timestamp = int(time.time())  # the receiver's clock judges it, not the run's (which tests move)
-    headers = {"Content-Type": "application/json", signing.EVENT_HEADER: delivery.event,
-               signing.DELIVERY_HEADER: delivery.uuid,
+    headers = {"Content-Type": "application/json", "Host": parts.netloc, "Accept-Encoding": "identity",
+               signing.EVENT_HEADER: delivery.event, signing.DELIVERY_HEADER: delivery.uuid,
                signing.HEADER: signing.header(services.signing_keys(subscription, now), timestamp, body)}
     started = time.monotonic()
+    # The connection goes to an address just checked, not to whatever the name resolves to a moment later (a
+    # name whose DNS answers change between the check and the connection would reach inside otherwise): the
+    # URL names the address, the Host header and TLS (SNI and the certificate's check) the name. IPv4 first,
+    # then the next address when one refuses the connection, as the system's own connecting would.
+    refused: httpx.ConnectError | None = None
+    for address in sorted(found, key=lambda text: ":" in text):
+        pinned = address.replace("%", "%25")
+        target = parts._replace(netloc=f"[{pinned}]:{port}" if ":" in pinned else f"{pinned}:{port}").geturl()
+        try:
+            return _send(client, target, host, body, headers, started, timeout)
+        except httpx.ConnectError as error:
+            refused = error
+    return Answer(duration_ms=_since(started), unreachable=True, error=_describe(refused or OSError()))
+
+
+def _send(client: httpx.Client, target: str, host: str, body: bytes, headers: dict[str, str], started: float,
+          timeout: int) -> Answer:
+    """One POST to one address; a refused connection is raised, for the caller to try the next address."""
     try:
-        with client.stream("POST", subscription.url, content=body, headers=headers) as response:
+        with client.stream("POST", target, content=body, headers=headers,
+                           extensions={"sni_hostname": host}) as response:
             kept = bytearray()
-            for chunk in response.iter_bytes():
+            # Raw bytes (never inflated: a small gzip can unpack to gigabytes), at most what the log keeps,
+            # for at most the timeout in all: a receiver trickling its answer does not hold the run.
+            for chunk in response.iter_raw():
                 kept += chunk
-                if len(kept) >= RESPONSE_BODY_MAX_LENGTH * 4:  # enough for the characters the log keeps
+                if len(kept) >= RESPONSE_BODY_MAX_LENGTH * 4 or time.monotonic() - started > timeout:
                     break
             text = kept.decode(response.encoding or "utf-8", errors="replace")[:RESPONSE_BODY_MAX_LENGTH]
             return Answer(status=response.status_code, body=text, duration_ms=_since(started),
                           error="" if 200 <= response.status_code < 300 else f"HTTP {response.status_code}")
+    except httpx.ConnectError:
+        raise  # the next address may take it
     except httpx.TimeoutException as error:
         return Answer(duration_ms=_since(started), unreachable=True,
-                      error=f"no answer within {config['WEBHOOK_TIMEOUT_SECONDS']} s ({_describe(error)})")
+                      error=f"no answer within {timeout} s ({_describe(error)})")
     except (httpx.HTTPError, OSError) as error:
         return Answer(duration_ms=_since(started), unreachable=True, error=_describe(error))
 

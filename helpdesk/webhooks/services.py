@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from helpdesk.api import representations
 from helpdesk.auth.models import User
 from helpdesk.core import audit
 from helpdesk.core.errors import DomainError, NotAllowed, Problems
@@ -178,14 +179,10 @@ def _plain(value: Any) -> Any:
     return audit.plain(value) if not isinstance(value, (set, frozenset)) else sorted(value)
 
 
-def _moment(now: datetime) -> str:
-    return now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
 def _deliver(subscription: WebhookSubscription, event: str, actor: User | None, now: datetime,
              content: dict[str, Any]) -> WebhookDelivery:
     identifier = str(uuid.uuid4())
-    payload = {"id": identifier, "event": event, "occurred_at": _moment(now), "actor": _actor(actor), **content}
+    payload = {"id": identifier, "event": event, "occurred_at": representations.moment(now), "actor": _actor(actor), **content}
     delivery = WebhookDelivery(uuid=identifier, subscription_id=subscription.id, event=event,
                                body=json.dumps(payload, ensure_ascii=False, default=_plain),
                                status=DeliveryStatus.PENDING, created_at=now, next_attempt_at=now)

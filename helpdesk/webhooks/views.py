@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -80,7 +80,7 @@ def new() -> ResponseReturnValue:
             show_error(form, error)
         else:
             db.session.commit()
-            return render_template("webhooks/secret.html", subscription=subscription, secret=secret, first=True)
+            return _secret_page(subscription, secret, first=True)
     return render_template("webhooks/form.html", form=form, subscription=None), 422 if form.errors else 200
 
 
@@ -158,7 +158,14 @@ def rotate(subscription_id: int) -> ResponseReturnValue:
         abort(400)
     secret = services.rotate_secret(current_user, subscription, utcnow())
     db.session.commit()
-    return render_template("webhooks/secret.html", subscription=subscription, secret=secret, first=False)
+    return _secret_page(subscription, secret, first=False)
+
+
+def _secret_page(subscription: WebhookSubscription, secret: str, first: bool) -> ResponseReturnValue:
+    response = make_response(render_template("webhooks/secret.html", subscription=subscription, secret=secret,
+                                             first=first))
+    response.headers["Cache-Control"] = "no-store"  # the secret is on this page, once: no cache keeps it
+    return response
 
 
 @bp.post("/<int:subscription_id>/deliveries/<int:delivery_id>/send-again")

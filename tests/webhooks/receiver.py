@@ -1,6 +1,7 @@
 """A webhook receiver on loopback (a real HTTP server in a thread) that checks each delivery's signature the
 way the README tells receivers to, and records what it got. It can be down (nothing listens on its port:
-connections are refused), answer 500, or take deliveries (200)."""
+connections are refused), answer 500, or take deliveries (200), with a JSON answer, an HTML one, or one that
+never ends."""
 from __future__ import annotations
 
 import hashlib
@@ -32,11 +33,12 @@ class Received:
     payload: dict
     signed: bool
     answered: int
+    host: str = ""
 
 
 class Receiver:
     def __init__(self) -> None:
-        self.mode = "ok"  # ok, error500
+        self.mode = "ok"  # ok, error500, html, or an answer without end: huge, trickle
         self.secret = ""
         self.received: list[Received] = []  # every request, whatever it was answered
         self.lock = threading.Lock()
@@ -69,13 +71,34 @@ class Receiver:
                 with receiver.lock:
                     receiver.received.append(Received(self.headers.get("X-Participa311-Event", ""),
                                                       self.headers.get("X-Participa311-Delivery", ""),
-                                                      json.loads(body or b"{}"), signed, status))
+                                                      json.loads(body or b"{}"), signed, status,
+                                                      self.headers.get("Host", "")))
+                if receiver.mode in ("huge", "trickle"):
+                    self.answer_without_end(receiver.mode)
+                    return
                 answer = b'{"ok": true}' if status == 200 else b"busy" if status == 500 else b"bad signature"
+                if receiver.mode == "html":
+                    answer = b"<p>Thanks</p><img src=x onerror=alert(1)>"
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", "text/html" if receiver.mode == "html" else "application/json")
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
                 self.wfile.write(answer)
+
+            def answer_without_end(self, mode: str) -> None:
+                """200, then a body that never ends: fast and endless ("huge") or a byte at a time ("trickle"),
+                until the desk hangs up."""
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                try:
+                    while True:
+                        self.wfile.write(b"x" * 65536 if mode == "huge" else b"x")
+                        self.wfile.flush()
+                        if mode == "trickle":
+                            time.sleep(0.05)
+                except OSError:  # the desk hung up
+                    pass
 
         ThreadingHTTPServer.allow_reuse_address = True
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)

@@ -9,14 +9,15 @@ import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from helpdesk.core.models import utcnow
 from helpdesk.core.outbox import OutboxMessage
 from helpdesk.extensions import db
 from helpdesk.webhooks import services
 from helpdesk.webhooks.jobs import STUCK_AFTER, deliver_due
-from helpdesk.webhooks.models import DeliveryStatus, PauseReason, WebhookDelivery, WebhookSubscription
+from helpdesk.webhooks.models import (RESPONSE_BODY_MAX_LENGTH, DeliveryStatus, PauseReason, WebhookDelivery,
+                                      WebhookSubscription)
 from tests import factories
 from tests.webhooks.receiver import signature_is_valid
 
@@ -189,6 +190,41 @@ def test_redirects_are_not_followed_and_private_addresses_are_refused_when_sendi
     delivery = only_delivery()
     assert "private network" in delivery.error or "xarxa privada" in delivery.error
     assert delivery.attempts == 2 and receiver.received == []
+
+
+def test_the_desk_connects_to_the_address_it_checked_not_to_a_later_answer_of_the_dns(app, subscription, receiver):
+    # Saved while its name pointed outside; at sending time the check's resolution is the one connected to
+    # (the name itself resolves nowhere, so a second look-up by the HTTP client could not reach the receiver).
+    app.config["WEBHOOK_HTTP_HOSTS"] = "hooks.example.org"
+    subscription.url = f"http://hooks.example.org:{receiver.port}/hooks/participa311"
+    db.session.commit()
+    factories.ticket()
+    # 127.0.0.2 refuses (the receiver listens on 127.0.0.1 only): the next address checked takes it.
+    assert deliver_due(resolver=lambda host, port: ["127.0.0.2", "127.0.0.1"]).delivered == 1
+    [taken] = receiver.taken
+    assert taken.host == f"hooks.example.org:{receiver.port}"  # the receiver sees its own name
+
+    factories.ticket()
+    deliver_due(resolver=lambda host, port: ["10.0.0.5"])  # the name now points inside
+    delivery = db.session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id.desc())).first()
+    assert delivery.status is DeliveryStatus.PENDING and "10.0.0.5" in delivery.error
+    assert len(receiver.received) == 1
+
+
+def test_a_receivers_endless_or_slow_answer_is_read_only_so_far(app, subscription, receiver):
+    app.config["WEBHOOK_TIMEOUT_SECONDS"] = 1
+    receiver.mode = "huge"  # 64 KiB chunks without end
+    factories.ticket()
+    assert deliver_due().delivered == 1
+    assert only_delivery().response_body == "x" * RESPONSE_BODY_MAX_LENGTH
+    db.session.execute(delete(WebhookDelivery))
+    db.session.commit()
+
+    receiver.mode = "trickle"  # a byte now and then, each well within the timeout, without end
+    factories.ticket()
+    assert deliver_due().delivered == 1
+    kept = only_delivery().response_body
+    assert 0 < len(kept) < RESPONSE_BODY_MAX_LENGTH  # it stopped at the timeout, long before the log was full
 
 
 def test_the_command_sends_what_is_due(app, subscription, receiver):

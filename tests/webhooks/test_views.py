@@ -33,6 +33,7 @@ def test_an_administrator_subscribes_and_sees_the_secret_once(signed_in, admin, 
                                                         "events": ["ticket.created", "message.added"]})
     page = text(response)
     assert response.status_code == 200 and f"Subscribed {receiver.url}." in page
+    assert response.headers["Cache-Control"] == "no-store"  # no browser or proxy cache keeps the secret
     secret = re.search(r'<code id="secret">([^<]+)</code>', page).group(1)
     subscription = db.session.scalar(select(WebhookSubscription))
     assert unseal(subscription.secret_sealed, signed_in.application.config["SECRET_KEY"]) == secret
@@ -41,7 +42,9 @@ def test_an_administrator_subscribes_and_sees_the_secret_once(signed_in, admin, 
     assert secret not in shown and "Gestor d'expedients" in shown
     assert secret not in text(signed_in.get(f"/admin/webhooks/{subscription.id}/edit"))
 
-    rotated = text(signed_in.submit(f"/admin/webhooks/{subscription.id}/secret"))
+    rotation = signed_in.submit(f"/admin/webhooks/{subscription.id}/secret")
+    assert rotation.headers["Cache-Control"] == "no-store"
+    rotated = text(rotation)
     new_secret = re.search(r'<code id="secret">([^<]+)</code>', rotated).group(1)
     assert new_secret != secret and "The former one still signs deliveries for a day" in rotated
 
@@ -58,6 +61,13 @@ def test_an_administrator_subscribes_and_sees_the_secret_once(signed_in, admin, 
     ("http://localhost:8080/hook", "localhost is in a private network (127.0.0.1)"),
     ("https://2130706433/hook", "is in a private network (127.0.0.1)"),
     ("https://0.0.0.0/hook", "is in a private network (0.0.0.0)"),
+    ("https://[::1]/hook", "is in a private network (::1)"),
+    ("https://[::127.0.0.1]/hook", "is in a private network (127.0.0.1)"),  # IPv4-compatible
+    ("https://[::ffff:0:7f00:1]/hook", "is in a private network (127.0.0.1)"),  # IPv4-translated (SIIT)
+    ("https://[64:ff9b::a9fe:a9fe]/hook", "is in a private network (169.254.169.254)"),  # NAT64
+    ("https://[2002:c0a8:101::1]/hook", "is in a private network (192.168.1.1)"),  # 6to4
+    ("https://[fec0::1]/hook", "is in a private network (fec0::1)"),  # site-local
+    ("https://0x7f000001/hook", "is in a private network (127.0.0.1)"),
     ("https://nowhere.invalid/hook", "The host nowhere.invalid could not be found."),
     ("https:///hook", "The address names no host"),
 ])
@@ -125,6 +135,15 @@ def test_the_log_shows_each_attempt_and_a_failed_delivery_is_sent_again(signed_i
     twice = signed_in.submit(f"/admin/webhooks/{subscription.id}/deliveries/{delivery.id}/send-again",
                              follow_redirects=True)
     assert "This delivery is already waiting to be sent." in text(twice)
+
+
+def test_the_log_shows_a_receivers_html_as_text(signed_in, app, subscription, receiver):
+    receiver.mode = "html"
+    factories.ticket()
+    deliver_due()
+    with signed_in.get(f"/admin/webhooks/{subscription.id}") as response:
+        page = response.get_data(as_text=True)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "<img src=x" not in page
 
 
 def test_a_test_event_goes_out_even_while_paused_and_pause_resume(signed_in, subscription, receiver):
