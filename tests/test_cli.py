@@ -84,11 +84,11 @@ def test_the_demo_council_user_sees_their_platforms_history_maintenance_and_doss
     status = client.get(f"/councils/{vic.id}/status").get_data(as_text=True)
     chart = status.split('class="uptime-bars"', 1)[1].split("</svg>", 1)[0]
     assert chart.count("<rect") == 90
-    assert "99.97 %" in status  # 90 days watched, one outage of 40 minutes
+    assert "99,97 %" in status and "40 minuts" in status  # 90 days watched, one outage of 40 minutes (in Catalan)
     assert demo.MAINTENANCE[-1] in status  # planned in the coming days
     dossier = client.get(f"/dossier/councils/{vic.id}").get_data(as_text=True)
     assert "Adaptació del disseny" in dossier  # the accompaniment session held
-    assert "1 bones, 1 no bones" in dossier  # the two rated tickets
+    assert "bones: 1; no bones: 1" in dossier  # the two rated tickets
     assert "Decidim 0.27.6" in dossier and "Decidim 0.28.5" in dossier  # the upgrade
     rated = db.session.scalar(select(Ticket.id).where(Ticket.subject == demo.RATED_TICKETS[1][0]))
     assert "encara es veu tallat" in client.get(f"/tickets/{rated}").get_data(as_text=True)  # its comment

@@ -90,6 +90,13 @@ def demo_desk(app):
     resolved = db.session.scalar(select(Ticket).where(Ticket.council_id == vic.id).order_by(Ticket.id.desc()))
     add_message(agent, resolved, MessageKind.REPLY, "Ja surt: calia buidar la memòria cau.", utcnow(),
                 new_status=TicketStatus.RESOLVED)
+    # Planned maintenance of Vic's platform (its technicians' form), and the link in a notice that stops them.
+    from helpdesk.status import mail as notices
+    from helpdesk.status.services import MaintenanceData, schedule_maintenance
+    starts_at = utcnow() + timedelta(days=3)
+    window = schedule_maintenance(None, MaintenanceData(starts_at, starts_at + timedelta(hours=2),
+                                                        "Actualització de Decidim a la versió 0.28.6.",
+                                                        (vic.instances[0].id,)), utcnow())
     records = {
         "resolved ticket": f"/tickets/{resolved.number}",
         "rating page": f"/tickets/{resolved.number}/rate/{satisfaction.token_for(resolved)}",
@@ -97,6 +104,8 @@ def demo_desk(app):
         "council": f"/councils/{vic.id}",
         "council's platform status": f"/councils/{vic.id}/status",
         "renewal dossier": f"/dossier/councils/{vic.id}",
+        "planned maintenance": f"/maintenance/{window.id}",
+        "notice stop link": f"/notices/stop/{notices.stop_token(vic.contacts[0])}",
         "instance": f"/instances/{vic.instances[0].id}",
         "catalogue request": f"/catalog/requests/{db.session.scalar(select(CatalogRequest.id).where(CatalogRequest.council_id == vic.id))}",
         "accompaniment request": f"/accompaniment/requests/{request.id}",

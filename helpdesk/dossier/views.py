@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, current_app, render_template, request
-from flask_babel import format_date, format_decimal
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -95,12 +95,6 @@ def download(council_id: int):
     name = f"dossier-{secure_filename(council.ine_code) or council.id}-{dossier.period.start}-{dossier.period.end}.pdf"
     return current_app.response_class(body, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "private, no-store"})
-
-
-@bp.app_template_filter("dossier_share")
-def share(percent: float) -> str:
-    """A share in percent as the reader writes it: 99,5 % (ca, es), 99.5 % (en)."""
-    return f"{format_decimal(round(percent, 1), '#,##0.#')} %"
 
 
 @bp.app_template_filter("dossier_month")

@@ -64,7 +64,7 @@ def test_the_dossier_shows_a_grant_period_year_by_year(manager_client, history):
     assert "<td>Technical incident</td><td>3</td><td>2 <span class=\"muted small\">(66.7 %)</span></td><td>1</td>" \
         in whole
     # Availability per month; outages; sessions held (not the cancelled or planned ones); satisfaction.
-    assert "<td>March 2025</td><td>98.4 %</td><td>8928</td>" in page
+    assert "<td>March 2025</td><td>98.39 %</td><td>8928</td>" in page
     assert "<td>April 2025</td><td>100 %</td><td>8640</td>" in page
     assert "May 2023" not in page
     assert "<dt>Outages</dt><dd>2</dd>" in page
@@ -93,7 +93,7 @@ def test_the_pdf_holds_the_council_its_periods_compliance_and_versions(manager_c
     words = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
     assert "Renewal dossier: Ajuntament de Vic" in words
     assert "February 12, 2024" in words and "February 12, 2026" in words
-    assert "66.7 %" in words and "98.4 %" in words
+    assert "66.7 %" in words and "98.39 %" in words
     assert "Decidim 0.28.5" in words and "Decidim 0.27.4" in words
     assert "Ajuntament de Manlleu" not in words
 

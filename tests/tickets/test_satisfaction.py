@@ -249,7 +249,8 @@ def test_the_portal_asks_while_resolved_then_shows_the_rating(app, client, vic, 
     response = client.submit(f"/tickets/{number}/rating", {"rating": "good", "comment": "Gràcies!"})
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/tickets/{number}#rating")
     page = text(client.get(f"/tickets/{number}"))
-    assert "Your rating" in page and "Gràcies!" in page and "Change to not good" in page
+    assert "Your rating" in page and "Gràcies!" in page and "Change to not good" in page and "Save the comment" in page
+    assert "Change to good" not in page  # it is good already
     assert "Are you happy with how ticket" not in page
     [rating] = ratings()
     assert rating.is_good and rating.rated_by.email == "marta@vic.cat"

@@ -38,7 +38,8 @@ def test_a_council_user_rates_a_resolved_ticket_in_the_portal(app, live_server, 
     rating = page.locator("section#rating")
     assert rating.get_by_role("heading", name="Your rating").is_visible()
     assert rating.locator(".rating-given").inner_text().startswith("Not good")
-    assert "The logo still shows the old one on phones." in rating.locator(".rating-given").inner_text()
+    assert rating.get_by_label("Comment (optional)").input_value() == "The logo still shows the old one on phones."
+    assert not rating.get_by_role("button", name="Change to not good").count()  # it is that already
     assert page.get_by_text("Thank you: your rating of").is_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # fits a phone
 
